@@ -1,0 +1,16 @@
+//! The abm domain, pure: the types every other crate speaks (accounts, contacts, leads,
+//! activities, intent signals, opportunities), the newtypes that make a value that exists a
+//! valid one, the parsing of the raw values found in files, and identity resolution.
+//!
+//! Invariant: this crate does no I/O, spawns no thread, reads no clock, no environment and no
+//! random source. Time, ids, configuration and data are passed in.
+
+pub mod entity;
+pub mod identity;
+pub mod value;
+
+pub use entity::*;
+pub use value::{
+    ActivityId, CrmId, Domain, Email, LawfulBasis, Score, Topic, ValueError, parse_bool,
+    parse_count, parse_date, parse_money, parse_timestamp,
+};

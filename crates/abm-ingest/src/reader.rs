@@ -1,0 +1,153 @@
+//! Reading CSV files safely: UTF-8 with or without BOM, quoted newlines, empty lines skipped,
+//! every row checked against the header's width, every value checked for UTF-8 and size.
+//! Anything else is a [`Problem`] naming the file, line and column, never a panic.
+
+use crate::problem::Problem;
+use csv::ByteRecord;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Longest value accepted in one cell. Real CRM fields are far shorter; a longer one is a
+/// sign of a broken file (an unclosed quote swallowing the rest).
+pub(crate) const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// A row that cannot be read: either that row alone is bad (reading goes on), or the file
+/// cannot be read further.
+pub(crate) enum RowError {
+    Row(Problem),
+    Fatal(Problem),
+}
+
+/// An open CSV file positioned after its header.
+pub(crate) struct CsvFile {
+    pub name: String,
+    pub headers: Vec<String>,
+    pub size: u64,
+    reader: csv::Reader<BufReader<File>>,
+}
+
+/// One data row: its line number and its fields, already checked to be UTF-8.
+pub(crate) struct Row<'a> {
+    pub line: u64,
+    record: &'a ByteRecord,
+}
+
+impl Row<'_> {
+    /// The trimmed value of a column, `None` when empty.
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let bytes = self.record.get(index)?;
+        // Checked in `CsvFile::next_row`; a failure here would be a bug, so treat it as empty.
+        let text = std::str::from_utf8(bytes).ok()?.trim();
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+impl CsvFile {
+    /// Opens a file and reads its header. `Ok(None)` never happens: an empty file is a problem.
+    pub fn open(path: &Path) -> Result<Self, Problem> {
+        let name = path.display().to_string();
+        let mut file = File::open(path).map_err(|error| Problem::file(&name, format!("cannot open: {error}")))?;
+        let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+        let mut head = vec![0u8; 8192];
+        let read = read_up_to(&mut file, &mut head).map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
+        head.truncate(read);
+        if read == 0 {
+            return Err(Problem::file(&name, "the file is empty: expected a header line and rows"));
+        }
+        if head.contains(&0) {
+            return Err(Problem::file(&name, "this is not a CSV text file (it contains binary data)"));
+        }
+        if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+            return Err(Problem::file(&name, "the file is UTF-16: save it as UTF-8 CSV"));
+        }
+        file.seek(SeekFrom::Start(0)).map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(BufReader::with_capacity(1 << 20, file));
+        let mut header = ByteRecord::new();
+        let found = reader
+            .read_byte_record(&mut header)
+            .map_err(|error| csv_problem(&name, &error))?;
+        if !found {
+            return Err(Problem::file(&name, "the file is empty: expected a header line and rows"));
+        }
+        let mut headers = Vec::with_capacity(header.len());
+        for (index, field) in header.iter().enumerate() {
+            let field = if index == 0 { field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field) } else { field };
+            let text = std::str::from_utf8(field).map_err(|_| {
+                Problem::at(&name, 1, format!("the header's column {} is not UTF-8 text: save the file as UTF-8 CSV", index + 1))
+            })?;
+            if text.len() > 1024 {
+                return Err(Problem::at(&name, 1, format!("the header's column {} is longer than 1024 characters: is this a CSV file?", index + 1)));
+            }
+            headers.push(text.trim().to_owned());
+        }
+        Ok(Self { name, headers, size, reader })
+    }
+
+    /// Reads the next non-blank row into `record`. `Ok(None)` at the end of the file. A row
+    /// whose width differs from the header's, or with a value that is not UTF-8 or too long,
+    /// is a problem for that line; the caller goes on with the next row.
+    pub fn next_row<'a>(&mut self, record: &'a mut ByteRecord) -> Result<Option<Row<'a>>, RowError> {
+        loop {
+            let more = self
+                .reader
+                .read_byte_record(record)
+                .map_err(|error| RowError::Fatal(csv_problem(&self.name, &error)))?;
+            if !more {
+                return Ok(None);
+            }
+            let line = record.position().map_or(0, csv::Position::line);
+            let blank = record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace));
+            if blank {
+                continue;
+            }
+            if record.len() != self.headers.len() {
+                return Err(RowError::Row(Problem::at(
+                    &self.name,
+                    line,
+                    format!("this row has {} fields but the header has {} (a stray comma or quote?)", record.len(), self.headers.len()),
+                )));
+            }
+            for (index, field) in record.iter().enumerate() {
+                let column = self.headers.get(index).map_or("?", String::as_str);
+                if field.len() > MAX_VALUE_BYTES {
+                    let shown = String::from_utf8_lossy(&field[..200.min(field.len())]).into_owned();
+                    return Err(RowError::Row(Problem::value(&self.name, line, column, &shown, format!("value is {} bytes long; the limit is {} (an unclosed quote?)", field.len(), MAX_VALUE_BYTES))));
+                }
+                if let Err(error) = std::str::from_utf8(field) {
+                    let shown = String::from_utf8_lossy(field).into_owned();
+                    return Err(RowError::Row(Problem::value(&self.name, line, column, &shown, format!("not UTF-8 text (invalid byte at position {}): save the file as UTF-8", error.valid_up_to() + 1))));
+                }
+            }
+            return Ok(Some(Row { line, record }));
+        }
+    }
+
+    /// Bytes read so far, for the progress bar.
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+}
+
+fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let read = file.read(&mut buffer[filled..])?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    Ok(filled)
+}
+
+fn csv_problem(name: &str, error: &csv::Error) -> Problem {
+    match error.position() {
+        Some(position) => Problem::at(name, position.line(), format!("unreadable CSV: {error}")),
+        None => Problem::file(name, format!("unreadable CSV: {error}")),
+    }
+}

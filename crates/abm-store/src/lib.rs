@@ -1,0 +1,245 @@
+//! Persistence for abm: one storage interface ([`Store`], [`ImportTransaction`]) with two
+//! real backends, SQLite (embedded, the default) and PostgreSQL (for teams), chosen by URL.
+//!
+//! Invariants:
+//! - one logical schema on both backends (migrations per backend under `migrations/`,
+//!   never edited once released); the same data gives the same answers on both;
+//! - the activity log is append-only: an activity is stored once per id and never changed
+//!   by an import; re-resolution only fills in the account and contact it belongs to;
+//! - every import runs in one transaction: it commits whole or changes nothing;
+//! - bulk activity writes take a backend-specific fast lane (prepared statements in one
+//!   transaction on SQLite, `COPY` into a staging table on PostgreSQL) behind the same call.
+//!
+//! This crate knows no file format and makes no identity decision: it stores what the
+//! ingest pipeline resolved, and re-runs the join part of resolution in SQL when new
+//! accounts or contacts arrive.
+
+mod codec;
+mod postgres;
+mod sqlite;
+
+use abm_core::{
+    Account, AccountId, Activity, Contact, ContactId, CrmId, Domain, Email, IntentSignal, Lead,
+    Opportunity,
+};
+use abm_core::identity::IdentityIndex;
+
+pub use crate::postgres::PostgresStore;
+pub use crate::sqlite::SqliteStore;
+
+/// Everything that can go wrong in the store. Database errors are the unexpected kind; the
+/// others describe a conflict in the data the user can fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL {0:?} is not supported: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+    #[error("the database was written by a newer abm (schema version {found}, this abm knows {known})")]
+    NewerSchema { found: i64, known: i64 },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Opens (creating if needed) the store a URL names and brings its schema up to date.
+/// `sqlite://PATH` (or a bare path ending in `.db`), `sqlite::memory:`, `postgres://…`.
+pub fn open(url: &str) -> Result<Box<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Box::new(PostgresStore::open(url)?))
+    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = path.split('?').next().unwrap_or(path);
+        Ok(Box::new(SqliteStore::open(path)?))
+    } else if url.ends_with(".db") || url.ends_with(".sqlite") {
+        Ok(Box::new(SqliteStore::open(url)?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// Counts of what the store holds: the figures of `abm status`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Counts {
+    pub accounts: u64,
+    pub contacts: u64,
+    pub leads: u64,
+    pub matched_leads: u64,
+    pub activities: u64,
+    pub unmatched_activities: u64,
+    pub intent_signals: u64,
+    pub unmatched_intent_signals: u64,
+    pub opportunities: u64,
+    pub unmatched_opportunities: u64,
+}
+
+/// A domain that unmatched records point at, and how many point at it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnmatchedDomain {
+    pub domain: String,
+    pub records: u64,
+}
+
+/// The storage interface. Reads are plain calls; writes go through an [`ImportTransaction`].
+pub trait Store {
+    fn backend(&self) -> Backend;
+    fn counts(&mut self) -> Result<Counts>;
+    /// The top domains of unmatched leads, activities and signals: what to add as accounts.
+    fn top_unmatched_domains(&mut self, limit: u32) -> Result<Vec<UnmatchedDomain>>;
+    /// Domains, aliases, CRM ids and contact emails: what identity resolution matches against.
+    fn identity_index(&mut self) -> Result<IdentityIndex>;
+    fn account_by_domain(&mut self, domain: &Domain) -> Result<Option<(AccountId, Account)>>;
+    fn activity_count_for(&mut self, account: AccountId) -> Result<u64>;
+    /// Starts the one transaction an import runs in.
+    fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>>;
+}
+
+/// What an import is, for its row in the `imports` table (the audit of who loaded what).
+#[derive(Debug, Clone)]
+pub struct ImportRecord {
+    pub kind: String,
+    pub files: Vec<String>,
+    pub started_at: jiff::Timestamp,
+}
+
+/// The provenance of a row: which file of the import and which line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourceLine {
+    pub file: u32,
+    pub line: u64,
+}
+
+/// One activity ready to store: resolved, fingerprinted, with its provenance.
+#[derive(Debug, Clone)]
+pub struct ActivityRow {
+    pub activity: Activity,
+    pub account: Option<AccountId>,
+    pub contact: Option<ContactId>,
+    /// The domain to match this activity by later, when it is still unmatched.
+    pub account_key: Option<Domain>,
+    pub fingerprint: i64,
+    pub source: SourceLine,
+}
+
+/// An activity id seen twice with different content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityConflict {
+    pub id: String,
+    /// Where the stored copy came from, when it came from this same import.
+    pub first: Option<SourceLine>,
+    pub second: SourceLine,
+}
+
+/// What happened to the activities of one import.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityOutcome {
+    pub inserted: u64,
+    /// Already stored with the same content (a re-import), or repeated within this import.
+    pub unchanged: u64,
+    /// Already stored by an earlier import with other content: the stored copy is kept,
+    /// since the activity log is append-only.
+    pub kept_existing: u64,
+    /// The same id twice within this import with different content: an error in the file.
+    pub conflicts: Vec<ActivityConflict>,
+}
+
+impl ActivityOutcome {
+    pub fn absorb(&mut self, other: ActivityOutcome) {
+        self.inserted += other.inserted;
+        self.unchanged += other.unchanged;
+        self.kept_existing += other.kept_existing;
+        self.conflicts.extend(other.conflicts);
+    }
+}
+
+/// What a write of one record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Records matched by a re-resolution pass after an import.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Rematched {
+    pub leads: u64,
+    pub leads_promoted_to_contacts: u64,
+    pub activities: u64,
+    pub intent_signals: u64,
+    pub opportunities: u64,
+}
+
+/// The writes of one import, all in one database transaction. Dropping it without
+/// [`ImportTransaction::commit`] rolls everything back.
+pub trait ImportTransaction {
+    fn import_id(&self) -> i64;
+
+    /// The stored account with this CRM id, else the one owning this domain (primary or alias).
+    fn find_account(&mut self, crm_id: Option<&CrmId>, domain: &Domain) -> Result<Option<(AccountId, Account)>>;
+    /// The account that owns a domain (primary or alias), if any.
+    fn account_owning(&mut self, domain: &Domain) -> Result<Option<AccountId>>;
+    fn insert_account(&mut self, account: &Account) -> Result<AccountId>;
+    fn update_account(&mut self, id: AccountId, account: &Account) -> Result<()>;
+
+    fn find_contact(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(ContactId, Contact)>>;
+    fn write_contact(&mut self, existing: Option<ContactId>, contact: &Contact) -> Result<ContactId>;
+
+    /// `origin` says whether the person came as a lead or as a CRM contact whose account was
+    /// not found; the latter becomes a contact once its account appears.
+    fn find_lead(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(i64, Lead)>>;
+    fn write_lead(&mut self, existing: Option<i64>, lead: &Lead, origin: LeadOrigin, account: Option<AccountId>, account_key: Option<&Domain>) -> Result<()>;
+
+    fn find_opportunity(&mut self, crm_id: &CrmId) -> Result<Option<Opportunity>>;
+    fn write_opportunity(&mut self, exists: bool, opportunity: &Opportunity, account: Option<AccountId>) -> Result<()>;
+
+    /// Stores signals once per (domain, topic, date, source); a changed score updates it.
+    fn write_intent(&mut self, signal: &IntentSignal, account: Option<AccountId>) -> Result<Written>;
+
+    /// Appends a batch of activities (idempotent by id). Conflicts may be reported here or,
+    /// on backends that stage rows, by [`ImportTransaction::finish_activities`].
+    fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome>;
+    fn finish_activities(&mut self) -> Result<ActivityOutcome>;
+
+    /// Sets each account's parent from the parent CRM id or domain the sources gave.
+    fn link_parents(&mut self) -> Result<()>;
+    /// Matches what was unmatched against the accounts and contacts now known.
+    fn rematch(&mut self) -> Result<Rematched>;
+    /// Records the import's figures and commits.
+    fn commit(self: Box<Self>, summary: &ImportFigures) -> Result<()>;
+}
+
+/// Where a lead came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrigin {
+    Lead,
+    Contact,
+}
+
+impl LeadOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lead => "lead",
+            Self::Contact => "contact",
+        }
+    }
+}
+
+/// The figures kept with each import.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportFigures {
+    pub rows_read: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub unmatched: u64,
+}

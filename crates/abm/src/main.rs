@@ -1,0 +1,60 @@
+//! The `abm` binary: the command line, configuration of the run (database URL, output
+//! format), and the wiring of store, ingest and core. It holds no domain logic of its own.
+
+mod cli;
+mod demo;
+mod output;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// The SQLite file used when no database URL is given.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./abm.db";
+
+#[derive(Parser)]
+#[command(name = "abm", version, about = "A self-hosted account-based marketing engine", long_about = None)]
+struct Cli {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://./abm.db]
+    #[arg(long, global = true, env = "ABM_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Configuration file (defaults apply when it is absent)
+    #[arg(long, global = true, default_value = "./abm.toml")]
+    config: std::path::PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a demo world, import it into its own database, and summarise it
+    Demo(demo::DemoArgs),
+    /// Import CRM exports, intent files or activity logs (all-or-nothing)
+    Import(cli::import::ImportArgs),
+    /// Counts of what the database holds, and the lead-to-account match rate
+    Status(cli::status::StatusArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ABM_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let context = cli::Context { database_url: cli.database_url, config_path: cli.config };
+    match cli.command {
+        Command::Demo(args) => demo::run(&context, &args),
+        Command::Import(args) => cli::import::run(&context, &args),
+        Command::Status(args) => cli::status::run(&context, &args),
+    }
+}

@@ -1,0 +1,65 @@
+//! Output for people and for scripts: aligned tables, CSV with stable column names, JSON.
+
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "n/a".to_owned(), |rate| format!("{:.1}%", rate * 100.0))
+}
+
+/// Prints `label  value` pairs with the values aligned.
+pub fn print_pairs(pairs: &[(&str, String)]) {
+    let width = pairs.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    for (label, value) in pairs {
+        println!("  {label:<width$}  {value}");
+    }
+}
+
+/// One CSV line with quoting where needed.
+pub fn csv_line(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|value| {
+            if value.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", value.replace('"', "\"\""))
+            } else {
+                value.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatting() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(percent(Some(0.8765)), "87.7%");
+        assert_eq!(percent(None), "n/a");
+        assert_eq!(csv_line(&["a".into(), "b,c".into(), "d\"e".into()]), "a,\"b,c\",\"d\"\"e\"");
+    }
+}
