@@ -25,16 +25,17 @@ pub struct FreeMailDomains {
 
 impl Default for FreeMailDomains {
     fn default() -> Self {
-        Self::with_extra(std::iter::empty::<&str>())
+        Self::with_extra(std::iter::empty())
     }
 }
 
 impl FreeMailDomains {
-    /// The maintained list plus the team's own additions (registrable domains).
-    pub fn with_extra<S: AsRef<str>>(extra: impl IntoIterator<Item = S>) -> Self {
+    /// The maintained list plus the team's own additions. Resolution compares registrable
+    /// domains, so an addition counts by its registrable domain (`mail.isp.example` → `isp.example`).
+    pub fn with_extra(extra: impl IntoIterator<Item = Domain>) -> Self {
         let mut domains: HashSet<String> =
             free_mail::DOMAINS.iter().map(|domain| (*domain).to_owned()).collect();
-        domains.extend(extra.into_iter().map(|domain| domain.as_ref().trim().to_ascii_lowercase()));
+        domains.extend(extra.into_iter().map(|domain| domain.as_str().to_owned()));
         Self { domains }
     }
 
@@ -246,7 +247,7 @@ mod tests {
 
     #[test]
     fn free_mail_list_is_configurable() {
-        let free_mail = FreeMailDomains::with_extra(["Example-Isp.com"]);
+        let free_mail = FreeMailDomains::with_extra([domain("Example-Isp.com")]);
         assert!(free_mail.contains(&domain("example-isp.com")));
         assert!(free_mail.contains(&domain("outlook.com")));
         assert!(!free_mail.contains(&domain("acme.com")));

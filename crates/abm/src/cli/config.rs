@@ -49,7 +49,8 @@ impl Config {
     }
 
     pub fn free_mail(&self) -> FreeMailDomains {
-        FreeMailDomains::with_extra(self.identity.free_mail_domains.iter().map(|entry| entry.get_ref().as_str()))
+        // Entries were checked in `load`; an unparsable one cannot reach here.
+        FreeMailDomains::with_extra(self.identity.free_mail_domains.iter().filter_map(|entry| Domain::parse(entry.get_ref()).ok()))
     }
 }
 

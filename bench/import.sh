@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The activity import benchmark: generate ROWS generic activity rows (default 10 million,
+# about 1 GB) with companion accounts and contacts, then import them into SQLite and into
+# PostgreSQL, twice each (first import, then the same file again), reporting rows per
+# second and the peak resident memory of the abm process.
+#
+#   bench/import.sh [ROWS]            # both backends
+#   BACKENDS=sqlite bench/import.sh   # one backend
+#   ABM_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres (the default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rows="${1:-10000000}"
+backends="${BACKENDS:-sqlite postgres}"
+server="${ABM_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+work="${BENCH_DIR:-target/bench}"
+mkdir -p "$work"
+
+cargo build --release -q -p abm -p abm-bench
+abm="$PWD/target/release/abm"
+data="$work/activities-$rows.csv"
+if [ ! -f "$data" ]; then
+  target/release/gen-activities --rows "$rows" --out "$data"
+fi
+bytes=$(stat -c %s "$data")
+echo "file: $data, $rows rows, $((bytes / 1000000)) MB"
+
+# Runs one command, printing wall seconds and peak RSS (from GNU time, or python's
+# resource module where GNU time is missing).
+measure() {
+  local label="$1"; shift
+  local report="$work/time.txt"
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f '%e %M' -o "$report" "$@" > "$work/out.txt"
+  else
+    python3 - "$report" "$@" > "$work/out.txt" <<'PY'
+import resource, subprocess, sys, time
+start = time.monotonic()
+code = subprocess.call(sys.argv[2:])
+elapsed = time.monotonic() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open(sys.argv[1], "w").write(f"{elapsed:.2f} {peak}\n")
+sys.exit(code)
+PY
+  fi
+  read -r seconds kilobytes < "$report"
+  python3 -c "import sys; s=float('$seconds'); print(f'$label: {s:.1f} s, {$rows/s:,.0f} rows/s, peak RSS {int('$kilobytes')/1024:,.0f} MiB')"
+  grep -E 'inserted|unchanged|unmatched' "$work/out.txt" | sed 's/^/    /'
+}
+
+for backend in $backends; do
+  case "$backend" in
+    sqlite)
+      rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
+      url="sqlite://$work/bench.db" ;;
+    postgres)
+      name="abm_bench_$$"
+      psql "$server" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name"
+      url="${server%/*}/$name" ;;
+    *) echo "unknown backend $backend" >&2; exit 1 ;;
+  esac
+  echo "== $backend"
+  "$abm" --database-url "$url" import accounts "$data.accounts.csv" > /dev/null
+  "$abm" --database-url "$url" import contacts "$data.contacts.csv" > /dev/null
+  measure "$backend first import " "$abm" --database-url "$url" import activities "$data"
+  measure "$backend second import" "$abm" --database-url "$url" import activities "$data"
+  if [ "$backend" = postgres ]; then
+    psql "$server" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)"
+  fi
+done
