@@ -535,6 +535,9 @@ fn import_activities(
     problems: &mut Problems,
 ) -> Result<Vec<u64>, ImportError> {
     let mut outcome = ActivityOutcome::default();
+    // About 100 bytes per row in typical activity exports; the store only needs the scale.
+    let expected_rows = files.iter().map(|open| open.file.size).sum::<u64>() / 100;
+    transaction.begin_activities(expected_rows)?;
     let parsed = std::thread::scope(|scope| -> Result<ParseOutcome, ImportError> {
         let (sender, receiver) = mpsc::sync_channel::<Vec<ActivityRow>>(4);
         let parser = scope.spawn(move || parse_activities(files, resolver, progress, &sender));

@@ -292,3 +292,39 @@ fn a_ten_megabyte_line_is_refused() {
     assert!(problems[0].starts_with("long.csv:2: column \"Name\", value \"xxxx"), "{}", problems[0]);
     assert!(problems[0].ends_with("value is 10485760 bytes long; the limit is 65536 (an unclosed quote?)"), "{}", problems[0]);
 }
+
+/// Large enough (over 50,000 expected rows into a smaller table) for SQLite's bulk lane.
+fn bulk_file(rows: usize, extra: &str) -> String {
+    let mut text = activities_file(rows, None);
+    text.push_str(extra);
+    text
+}
+
+#[test]
+fn the_bulk_lane_deduplicates_like_the_incremental_one() {
+    let mut world = World::new();
+    accounts(&mut world);
+    let generated = activities_file(60_000, None);
+    let line = |index: usize| generated.lines().nth(index + 1).unwrap().to_owned();
+    // Stored earlier: act-5 with other content than the big file's, act-6 identical.
+    let earlier = world.file("earlier.csv", format!("id,occurred_at,type,email,domain,url,topic,campaign,channel\nact-5,2026-01-01T00:00:00Z,call,ann@acme.co.uk,,,,,\n{}\n", line(6)));
+    world.import(ImportKind::Activities, &[&earlier]).unwrap();
+    // The big file also repeats its own act-7 row (harmless).
+    let path = world.file("bulk.csv", bulk_file(60_000, &format!("{}\n", line(7))));
+    let report = world.import(ImportKind::Activities, &[&path]).unwrap();
+    assert_eq!(report.rows_read, 60_001);
+    assert_eq!((report.inserted, report.unchanged, report.kept_existing), (59_998, 2, 1), "act-5 kept as stored; act-6 and the repeated act-7 unchanged");
+    assert_eq!(world.counts().activities, 60_000);
+    // The indexes are back: the same file again goes through the incremental lane.
+    let again = world.import(ImportKind::Activities, &[&path]).unwrap();
+    assert_eq!((again.inserted, again.unchanged, again.kept_existing), (0, 60_000, 1));
+
+    // A conflicting repeat inside a bulk load is refused, naming both lines.
+    let mut fresh = World::new();
+    let problems = fresh.refused(ImportKind::Activities, "conflict.csv", bulk_file(60_000, "act-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,\n"));
+    assert_ne!(line(9), "act-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,");
+    assert_eq!(problems, ["conflict.csv:60002: activity id \"act-9\" appears twice with different content (first at conflict.csv:11); an id names exactly one activity"]);
+    assert_eq!(fresh.counts().activities, 0);
+    let clean = fresh.file("clean.csv", bulk_file(60_000, ""));
+    assert_eq!(fresh.import(ImportKind::Activities, &[&clean]).unwrap().inserted, 60_000, "the rolled-back bulk lane left its indexes in place");
+}

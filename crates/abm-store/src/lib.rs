@@ -205,6 +205,14 @@ pub trait ImportTransaction {
     /// Stores signals once per (domain, topic, date, source); a changed score updates it.
     fn write_intent(&mut self, signal: &IntentSignal, account: Option<AccountId>) -> Result<Written>;
 
+    /// Announces an activity import of about `expected_rows` rows, before the first batch,
+    /// so a backend can choose its fastest lane (SQLite rebuilds its indexes after a bulk load
+    /// into a table smaller than the import).
+    fn begin_activities(&mut self, expected_rows: u64) -> Result<()> {
+        let _ = expected_rows;
+        Ok(())
+    }
+
     /// Appends a batch of activities (idempotent by id). Conflicts may be reported here or,
     /// on backends that stage rows, by [`ImportTransaction::finish_activities`].
     fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome>;

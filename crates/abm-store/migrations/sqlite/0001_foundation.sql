@@ -105,7 +105,7 @@ CREATE INDEX intent_signals_account ON intent_signals(account_id, date);
 -- The activity log: append-only, one row per activity id.
 CREATE TABLE activities (
     seq          INTEGER PRIMARY KEY,
-    id           TEXT NOT NULL UNIQUE,
+    id           TEXT NOT NULL,
     kind         TEXT NOT NULL,
     occurred_at  INTEGER NOT NULL,
     account_id   INTEGER REFERENCES accounts(id),
@@ -121,6 +121,9 @@ CREATE TABLE activities (
     source_file  INTEGER,
     source_line  INTEGER
 );
+-- The indexes of the activity log: the SQLite backend drops and rebuilds them around a bulk
+-- import (see ACTIVITY_INDEXES in sqlite.rs, which must stay identical to these lines).
+CREATE UNIQUE INDEX activities_id ON activities(id);
 CREATE INDEX activities_account ON activities(account_id, occurred_at);
 CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;
 CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;
