@@ -1,14 +1,564 @@
-//! The PostgreSQL backend (being written).
-#![allow(unused)]
-use crate::*;
-pub struct PostgresStore;
-impl PostgresStore { pub fn open(_url: &str) -> Result<Self> { Err(StoreError::UnsupportedUrl(String::new())) } }
+//! The PostgreSQL backend, for teams: the same schema in native types (BOOLEAN, DATE,
+//! TIMESTAMPTZ, JSONB), migrations serialised by an advisory lock so two processes starting
+//! at once do not collide, and a set-based activity lane: each batch is `COPY`ed into a
+//! temporary staging table, and one `INSERT … SELECT … ON CONFLICT (id) DO NOTHING` moves it
+//! into the log at the end, followed by one join that finds ids repeated with other content.
+
+use crate::codec::{self, AccountRow, OpportunityRow, PersonRow};
+use crate::{
+    ActivityConflict, ActivityOutcome, ActivityRow, Backend, Counts, ImportFigures, ImportRecord,
+    ImportTransaction, LeadOrigin, Rematched, Result, SourceLine, Store, StoreError,
+    UnmatchedDomain, Written,
+};
+use abm_core::identity::IdentityIndex;
+use abm_core::{
+    Account, AccountId, Contact, ContactId, CrmId, Domain, Email, IntentSignal, Lead, Opportunity,
+};
+use postgres::{Client, GenericClient, NoTls, Row, Transaction};
+use std::io::Write;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_foundation.sql"))];
+
+/// The advisory lock key that serialises migrations ("abm" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0061_626d;
+
+pub struct PostgresStore {
+    client: Client,
+}
+
+impl PostgresStore {
+    /// Connects and applies pending migrations.
+    pub fn open(url: &str) -> Result<Self> {
+        let client = Client::connect(url, NoTls)?;
+        let mut store = Self { client };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let mut transaction = self.client.transaction()?;
+        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        transaction.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )?;
+        let current: i64 = transaction.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
+        let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+        if current > known {
+            return Err(StoreError::NewerSchema { found: current, known });
+        }
+        for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+            transaction.batch_execute(sql)?;
+            transaction.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+}
+
+const ACCOUNT_SELECT: &str = "SELECT id, crm_id, domain, name, industry, employees, revenue, country, region, technologies::text, account_type, owner, parent_crm_id, parent_domain, attributes::text FROM accounts";
+
+fn account_row(row: &Row) -> AccountRow {
+    AccountRow {
+        id: row.get(0),
+        crm_id: row.get(1),
+        domain: row.get(2),
+        name: row.get(3),
+        industry: row.get(4),
+        employees: row.get(5),
+        revenue: row.get(6),
+        country: row.get(7),
+        region: row.get(8),
+        technologies: row.get(9),
+        account_type: row.get(10),
+        owner: row.get(11),
+        parent_crm_id: row.get(12),
+        parent_domain: row.get(13),
+        attributes: row.get(14),
+    }
+}
+
+fn person_row(row: &Row) -> PersonRow {
+    PersonRow {
+        id: row.get(0),
+        crm_id: row.get(1),
+        email: row.get(2),
+        first_name: row.get(3),
+        last_name: row.get(4),
+        title: row.get(5),
+        account_id: row.get(6),
+        opted_out: row.get(7),
+        lawful_basis: row.get(8),
+        attributes: row.get(9),
+        company: row.get(10),
+        website: row.get(11),
+    }
+}
+
+fn load_account(client: &mut impl GenericClient, account_id: i64) -> Result<Option<(AccountId, Account)>> {
+    let Some(row) = client.query_opt(&format!("{ACCOUNT_SELECT} WHERE id = $1"), &[&account_id])? else {
+        return Ok(None);
+    };
+    let aliases: Vec<String> = client
+        .query("SELECT domain FROM account_domains WHERE account_id = $1 AND NOT is_primary ORDER BY domain", &[&account_id])?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    account_row(&row).into_account(aliases).map(Some)
+}
+
+fn account_owning(client: &mut impl GenericClient, domain: &Domain) -> Result<Option<i64>> {
+    Ok(client
+        .query_opt("SELECT account_id FROM account_domains WHERE domain = $1", &[&domain.as_str()])?
+        .map(|row| row.get(0)))
+}
+
+fn counts_of(row: &Row, width: usize) -> Vec<i64> {
+    (0..width).map(|index| row.get::<_, i64>(index)).collect()
+}
+
 impl Store for PostgresStore {
-    fn backend(&self) -> Backend { Backend::Postgres }
-    fn counts(&mut self) -> Result<Counts> { unimplemented!() }
-    fn top_unmatched_domains(&mut self, _limit: u32) -> Result<Vec<UnmatchedDomain>> { unimplemented!() }
-    fn identity_index(&mut self) -> Result<abm_core::identity::IdentityIndex> { unimplemented!() }
-    fn account_by_domain(&mut self, _d: &Domain) -> Result<Option<(AccountId, Account)>> { unimplemented!() }
-    fn activity_count_for(&mut self, _a: AccountId) -> Result<u64> { unimplemented!() }
-    fn begin_import(&mut self, _r: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> { unimplemented!() }
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn counts(&mut self) -> Result<Counts> {
+        let row = self.client.query_one(codec::COUNTS, &[])?;
+        let values = counts_of(&row, 10);
+        let mut array = [0i64; 10];
+        array.copy_from_slice(&values);
+        Ok(codec::counts(array))
+    }
+
+    fn top_unmatched_domains(&mut self, limit: u32) -> Result<Vec<UnmatchedDomain>> {
+        let rows = self.client.query(codec::TOP_UNMATCHED, &[&i64::from(limit)])?;
+        Ok(rows
+            .iter()
+            .map(|row| UnmatchedDomain { domain: row.get(0), records: row.get::<_, i64>(1).max(0) as u64 })
+            .collect())
+    }
+
+    fn identity_index(&mut self) -> Result<IdentityIndex> {
+        let mut index = IdentityIndex::default();
+        for row in self.client.query("SELECT domain, account_id FROM account_domains", &[])? {
+            if let Ok(domain) = Domain::parse(row.get(0)) {
+                index.add_account_domain(domain, AccountId(row.get(1)));
+            }
+        }
+        for row in self.client.query("SELECT crm_id, id FROM accounts WHERE crm_id IS NOT NULL", &[])? {
+            if let Ok(crm_id) = CrmId::parse(row.get(0)) {
+                index.add_account_crm_id(crm_id, AccountId(row.get(1)));
+            }
+        }
+        for row in self.client.query("SELECT email, id, account_id FROM contacts", &[])? {
+            if let Ok(email) = Email::parse(row.get(0)) {
+                index.add_contact(email, ContactId(row.get(1)), AccountId(row.get(2)));
+            }
+        }
+        Ok(index)
+    }
+
+    fn account_by_domain(&mut self, domain: &Domain) -> Result<Option<(AccountId, Account)>> {
+        match account_owning(&mut self.client, domain)? {
+            Some(id) => load_account(&mut self.client, id),
+            None => Ok(None),
+        }
+    }
+
+    fn activity_count_for(&mut self, account: AccountId) -> Result<u64> {
+        let count: i64 = self.client.query_one("SELECT COUNT(*) FROM activities WHERE account_id = $1", &[&account.0])?.get(0);
+        Ok(count.max(0) as u64)
+    }
+
+    fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> {
+        let mut transaction = self.client.transaction()?;
+        let import_id: i64 = transaction
+            .query_one(
+                "INSERT INTO imports (kind, files, started_at) VALUES ($1, $2, $3) RETURNING id",
+                &[&record.kind, &record.files.join("\n"), &record.started_at],
+            )?
+            .get(0);
+        Ok(Box::new(PostgresImport { transaction: Some(transaction), import_id, staged: false }))
+    }
+}
+
+/// One import's transaction. `transaction` is `None` only after commit; dropping it
+/// uncommitted rolls back.
+struct PostgresImport<'a> {
+    transaction: Option<Transaction<'a>>,
+    import_id: i64,
+    staged: bool,
+}
+
+impl<'a> PostgresImport<'a> {
+    fn tx(&mut self) -> Result<&mut Transaction<'a>> {
+        self.transaction.as_mut().ok_or_else(|| StoreError::Corrupt("the import transaction is already committed".into()))
+    }
+
+    fn write_domains(&mut self, id: i64, account: &Account) -> Result<()> {
+        let transaction = self.tx()?;
+        transaction.execute("DELETE FROM account_domains WHERE account_id = $1", &[&id])?;
+        let insert = transaction.prepare("INSERT INTO account_domains (domain, account_id, is_primary) VALUES ($1, $2, $3)")?;
+        for domain in account.domains() {
+            transaction.execute(&insert, &[&domain.as_str(), &id, &(*domain == account.domain)])?;
+        }
+        Ok(())
+    }
+
+    fn unmatched_counts(&mut self) -> Result<[i64; 5]> {
+        let row = self.tx()?.query_one(codec::UNMATCHED_COUNTS, &[])?;
+        let values = counts_of(&row, 5);
+        let mut array = [0i64; 5];
+        array.copy_from_slice(&values);
+        Ok(array)
+    }
+}
+
+/// Appends one value in COPY text format: `\N` for NULL, backslash escapes for the
+/// characters the format gives meaning to.
+fn copy_field(line: &mut String, value: Option<&str>) {
+    match value {
+        None => line.push_str("\\N"),
+        Some(text) => {
+            for character in text.chars() {
+                match character {
+                    '\\' => line.push_str("\\\\"),
+                    '\t' => line.push_str("\\t"),
+                    '\n' => line.push_str("\\n"),
+                    '\r' => line.push_str("\\r"),
+                    other => line.push(other),
+                }
+            }
+        }
+    }
+}
+
+fn account_values(account: &Account) -> (Option<&str>, Option<i64>, String, String) {
+    (
+        account.crm_id.as_ref().map(CrmId::as_str),
+        account.employees.map(|count| count as i64),
+        codec::encode_list(&account.technologies),
+        codec::encode_map(&account.attributes),
+    )
+}
+
+impl ImportTransaction for PostgresImport<'_> {
+    fn import_id(&self) -> i64 {
+        self.import_id
+    }
+
+    fn find_account(&mut self, crm_id: Option<&CrmId>, domain: &Domain) -> Result<Option<(AccountId, Account)>> {
+        let transaction = self.tx()?;
+        if let Some(crm_id) = crm_id
+            && let Some(row) = transaction.query_opt("SELECT id FROM accounts WHERE crm_id = $1", &[&crm_id.as_str()])?
+        {
+            return load_account(transaction, row.get(0));
+        }
+        match account_owning(transaction, domain)? {
+            Some(id) => load_account(transaction, id),
+            None => Ok(None),
+        }
+    }
+
+    fn account_owning(&mut self, domain: &Domain) -> Result<Option<AccountId>> {
+        Ok(account_owning(self.tx()?, domain)?.map(AccountId))
+    }
+
+    fn insert_account(&mut self, account: &Account) -> Result<AccountId> {
+        let (crm_id, employees, technologies, attributes) = account_values(account);
+        let id: i64 = self
+            .tx()?
+            .query_one(
+                "INSERT INTO accounts (crm_id, domain, name, industry, employees, revenue, country, region, technologies, account_type, owner, parent_crm_id, parent_domain, attributes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14::text::jsonb) RETURNING id",
+                &[
+                    &crm_id, &account.domain.as_str(), &account.name, &account.industry, &employees, &account.revenue,
+                    &account.country, &account.region, &technologies, &account.account_type.map(|kind| kind.as_str()),
+                    &account.owner, &account.parent_crm_id.as_ref().map(CrmId::as_str),
+                    &account.parent_domain.as_ref().map(Domain::as_str), &attributes,
+                ],
+            )?
+            .get(0);
+        self.write_domains(id, account)?;
+        Ok(AccountId(id))
+    }
+
+    fn update_account(&mut self, id: AccountId, account: &Account) -> Result<()> {
+        let (crm_id, employees, technologies, attributes) = account_values(account);
+        self.tx()?.execute(
+            "UPDATE accounts SET crm_id = $1, domain = $2, name = $3, industry = $4, employees = $5, revenue = $6, country = $7, region = $8, technologies = $9::text::jsonb, account_type = $10, owner = $11, parent_crm_id = $12, parent_domain = $13, attributes = $14::text::jsonb WHERE id = $15",
+            &[
+                &crm_id, &account.domain.as_str(), &account.name, &account.industry, &employees, &account.revenue,
+                &account.country, &account.region, &technologies, &account.account_type.map(|kind| kind.as_str()),
+                &account.owner, &account.parent_crm_id.as_ref().map(CrmId::as_str),
+                &account.parent_domain.as_ref().map(Domain::as_str), &attributes, &id.0,
+            ],
+        )?;
+        self.write_domains(id.0, account)
+    }
+
+    fn find_contact(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(ContactId, Contact)>> {
+        let row = self.tx()?.query_opt(
+            "SELECT id, crm_id, email, first_name, last_name, title, account_id, opted_out, lawful_basis, attributes::text, NULL::text, NULL::text \
+             FROM contacts WHERE crm_id = $1 OR email = $2 ORDER BY (crm_id IS NOT DISTINCT FROM $1) DESC LIMIT 1",
+            &[&crm_id.map(CrmId::as_str), &email.as_str()],
+        )?;
+        row.map(|row| {
+            let person = person_row(&row);
+            let id = person.id;
+            person.into_contact().map(|contact| (ContactId(id), contact))
+        })
+        .transpose()
+    }
+
+    fn write_contact(&mut self, existing: Option<ContactId>, contact: &Contact) -> Result<ContactId> {
+        let crm_id = contact.crm_id.as_ref().map(CrmId::as_str);
+        let basis = contact.consent.lawful_basis.map(|basis| basis.as_str());
+        let attributes = codec::encode_map(&contact.attributes);
+        let transaction = self.tx()?;
+        match existing {
+            Some(id) => {
+                transaction.execute(
+                    "UPDATE contacts SET crm_id = $1, email = $2, first_name = $3, last_name = $4, title = $5, account_id = $6, opted_out = $7, lawful_basis = $8, attributes = $9::text::jsonb WHERE id = $10",
+                    &[&crm_id, &contact.email.as_str(), &contact.first_name, &contact.last_name, &contact.title, &contact.account_id.0, &contact.consent.opted_out, &basis, &attributes, &id.0],
+                )?;
+                Ok(id)
+            }
+            None => {
+                let id: i64 = transaction
+                    .query_one(
+                        "INSERT INTO contacts (crm_id, email, first_name, last_name, title, account_id, opted_out, lawful_basis, attributes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb) RETURNING id",
+                        &[&crm_id, &contact.email.as_str(), &contact.first_name, &contact.last_name, &contact.title, &contact.account_id.0, &contact.consent.opted_out, &basis, &attributes],
+                    )?
+                    .get(0);
+                Ok(ContactId(id))
+            }
+        }
+    }
+
+    fn find_lead(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(i64, Lead)>> {
+        let row = self.tx()?.query_opt(
+            "SELECT id, crm_id, email, first_name, last_name, title, account_id, opted_out, lawful_basis, attributes::text, company, website \
+             FROM leads WHERE crm_id = $1 OR email = $2 ORDER BY (crm_id IS NOT DISTINCT FROM $1) DESC LIMIT 1",
+            &[&crm_id.map(CrmId::as_str), &email.as_str()],
+        )?;
+        row.map(|row| {
+            let person = person_row(&row);
+            let id = person.id;
+            person.into_lead().map(|lead| (id, lead))
+        })
+        .transpose()
+    }
+
+    fn write_lead(&mut self, existing: Option<i64>, lead: &Lead, origin: LeadOrigin, account: Option<AccountId>, account_key: Option<&Domain>) -> Result<()> {
+        let crm_id = lead.crm_id.as_ref().map(CrmId::as_str);
+        let website = lead.website.as_ref().map(Domain::as_str);
+        let account = account.map(|id| id.0);
+        let key = account_key.map(Domain::as_str);
+        let basis = lead.consent.lawful_basis.map(|basis| basis.as_str());
+        let attributes = codec::encode_map(&lead.attributes);
+        let values: [&(dyn postgres::types::ToSql + Sync); 13] = [
+            &crm_id, &lead.email.as_str(), &lead.first_name, &lead.last_name, &lead.title, &lead.company, &website,
+            &origin.as_str(), &account, &key, &lead.consent.opted_out, &basis, &attributes,
+        ];
+        let transaction = self.tx()?;
+        match existing {
+            Some(id) => {
+                let mut with_id = values.to_vec();
+                with_id.push(&id);
+                transaction.execute(
+                    "UPDATE leads SET crm_id = $1, email = $2, first_name = $3, last_name = $4, title = $5, company = $6, website = $7, origin = $8, account_id = $9, account_key = $10, opted_out = $11, lawful_basis = $12, attributes = $13::text::jsonb WHERE id = $14",
+                    &with_id,
+                )?
+            }
+            None => transaction.execute(
+                "INSERT INTO leads (crm_id, email, first_name, last_name, title, company, website, origin, account_id, account_key, opted_out, lawful_basis, attributes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::text::jsonb)",
+                &values,
+            )?,
+        };
+        Ok(())
+    }
+
+    fn find_opportunity(&mut self, crm_id: &CrmId) -> Result<Option<Opportunity>> {
+        let row = self.tx()?.query_opt(
+            &format!("SELECT {} FROM opportunities WHERE crm_id = $1", codec::OPPORTUNITY_COLUMNS),
+            &[&crm_id.as_str()],
+        )?;
+        row.map(|row| {
+            OpportunityRow {
+                crm_id: row.get(0),
+                account_crm_id: row.get(1),
+                account_domain: row.get(2),
+                name: row.get(3),
+                amount: row.get(4),
+                stage: row.get(5),
+                created_on: row.get(6),
+                close_date: row.get(7),
+                closed: row.get(8),
+                won: row.get(9),
+            }
+            .into_opportunity()
+        })
+        .transpose()
+    }
+
+    fn write_opportunity(&mut self, exists: bool, opportunity: &Opportunity, account: Option<AccountId>) -> Result<()> {
+        let sql = if exists {
+            "UPDATE opportunities SET account_id = $2, account_crm_id = $3, account_domain = $4, name = $5, amount = $6, stage = $7, created_on = $8, close_date = $9, closed = $10, won = $11 WHERE crm_id = $1"
+        } else {
+            "INSERT INTO opportunities (crm_id, account_id, account_crm_id, account_domain, name, amount, stage, created_on, close_date, closed, won) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        };
+        self.tx()?.execute(
+            sql,
+            &[
+                &opportunity.crm_id.as_str(), &account.map(|id| id.0), &opportunity.account_crm_id.as_ref().map(CrmId::as_str),
+                &opportunity.account_domain.as_ref().map(Domain::as_str), &opportunity.name, &opportunity.amount, &opportunity.stage,
+                &opportunity.created_on, &opportunity.close_date, &opportunity.closed, &opportunity.won,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn write_intent(&mut self, signal: &IntentSignal, account: Option<AccountId>) -> Result<Written> {
+        let score = i16::from(signal.score.value());
+        let transaction = self.tx()?;
+        let existing = transaction.query_opt(
+            "SELECT id, score FROM intent_signals WHERE domain = $1 AND topic = $2 AND date = $3 AND source = $4",
+            &[&signal.domain.as_str(), &signal.topic.as_str(), &signal.date, &signal.source],
+        )?;
+        match existing.map(|row| (row.get::<_, i64>(0), row.get::<_, i16>(1))) {
+            Some((_, stored)) if stored == score => Ok(Written::Unchanged),
+            Some((id, _)) => {
+                transaction.execute(
+                    "UPDATE intent_signals SET score = $1, company_name = COALESCE($2, company_name) WHERE id = $3",
+                    &[&score, &signal.company_name, &id],
+                )?;
+                Ok(Written::Updated)
+            }
+            None => {
+                transaction.execute(
+                    "INSERT INTO intent_signals (account_id, domain, topic, date, score, source, company_name) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[&account.map(|id| id.0), &signal.domain.as_str(), &signal.topic.as_str(), &signal.date, &score, &signal.source, &signal.company_name],
+                )?;
+                Ok(Written::Inserted)
+            }
+        }
+    }
+
+    fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome> {
+        if !self.staged {
+            self.tx()?.batch_execute(
+                "CREATE TEMP TABLE activity_staging (id TEXT, kind TEXT, occurred_at TIMESTAMPTZ, account_id BIGINT, contact_id BIGINT, \
+                 email TEXT, account_key TEXT, url TEXT, topic TEXT, campaign TEXT, channel TEXT, fingerprint BIGINT, \
+                 source_file INTEGER, source_line BIGINT) ON COMMIT DROP",
+            )?;
+            self.staged = true;
+        }
+        let mut buffer = String::with_capacity(batch.len() * 160);
+        for row in batch {
+            let activity = &row.activity;
+            let numbers = |value: Option<i64>| value.map(|number| number.to_string());
+            let fields: [Option<String>; 14] = [
+                Some(activity.id.as_str().to_owned()),
+                Some(activity.kind.as_str().to_owned()),
+                Some(activity.occurred_at.to_string()),
+                numbers(row.account.map(|id| id.0)),
+                numbers(row.contact.map(|id| id.0)),
+                activity.email.as_ref().map(|email| email.as_str().to_owned()),
+                row.account_key.as_ref().map(|domain| domain.as_str().to_owned()),
+                activity.url.clone(),
+                activity.topic.clone(),
+                activity.campaign.clone(),
+                activity.channel.clone(),
+                Some(row.fingerprint.to_string()),
+                Some(row.source.file.to_string()),
+                Some(row.source.line.to_string()),
+            ];
+            for (index, value) in fields.iter().enumerate() {
+                if index > 0 {
+                    buffer.push('\t');
+                }
+                copy_field(&mut buffer, value.as_deref());
+            }
+            buffer.push('\n');
+        }
+        let mut writer = self.tx()?.copy_in(
+            "COPY activity_staging (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line) FROM STDIN",
+        )?;
+        writer.write_all(buffer.as_bytes()).map_err(|error| StoreError::Corrupt(format!("COPY to PostgreSQL failed: {error}")))?;
+        writer.finish()?;
+        Ok(ActivityOutcome::default())
+    }
+
+    fn finish_activities(&mut self) -> Result<ActivityOutcome> {
+        if !self.staged {
+            return Ok(ActivityOutcome::default());
+        }
+        let import_id = self.import_id;
+        let transaction = self.tx()?;
+        let staged: i64 = transaction.query_one("SELECT COUNT(*) FROM activity_staging", &[])?.get(0);
+        let inserted = transaction.execute(
+            "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
+             SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1, source_file, source_line \
+             FROM activity_staging ORDER BY source_file, source_line ON CONFLICT (id) DO NOTHING",
+            &[&import_id],
+        )?;
+        let mut outcome = ActivityOutcome { inserted, ..ActivityOutcome::default() };
+        // Staged rows whose id is now stored with other content: conflicts within this import,
+        // or activities an earlier import stored first (kept as stored).
+        let differing = transaction.query(
+            "SELECT s.id, s.source_file, s.source_line, a.import_id, a.source_file, a.source_line \
+             FROM activity_staging s JOIN activities a ON a.id = s.id WHERE a.fingerprint <> s.fingerprint ORDER BY s.source_file, s.source_line",
+            &[],
+        )?;
+        for row in &differing {
+            let stored_import: Option<i64> = row.get(3);
+            if stored_import == Some(import_id) {
+                let first_file: Option<i32> = row.get(4);
+                let first_line: Option<i64> = row.get(5);
+                outcome.conflicts.push(ActivityConflict {
+                    id: row.get(0),
+                    first: first_file.zip(first_line).map(|(file, line)| SourceLine { file: file.max(0) as u32, line: line.max(0) as u64 }),
+                    second: SourceLine { file: row.get::<_, i32>(1).max(0) as u32, line: row.get::<_, i64>(2).max(0) as u64 },
+                });
+            } else {
+                outcome.kept_existing += 1;
+            }
+        }
+        let accounted = outcome.inserted + outcome.kept_existing + outcome.conflicts.len() as u64;
+        outcome.unchanged = (staged.max(0) as u64).saturating_sub(accounted);
+        transaction.batch_execute("DROP TABLE activity_staging")?;
+        self.staged = false;
+        Ok(outcome)
+    }
+
+    fn link_parents(&mut self) -> Result<()> {
+        self.tx()?.execute(codec::LINK_PARENTS, &[])?;
+        Ok(())
+    }
+
+    fn rematch(&mut self) -> Result<Rematched> {
+        let before = self.unmatched_counts()?;
+        let transaction = self.tx()?;
+        for sql in codec::REMATCH_LEADS.iter().chain(codec::PROMOTE_LEADS).chain(codec::REMATCH_OTHERS) {
+            transaction.execute(*sql, &[])?;
+        }
+        let after = self.unmatched_counts()?;
+        Ok(codec::rematched(before, after))
+    }
+
+    fn commit(mut self: Box<Self>, figures: &ImportFigures) -> Result<()> {
+        let import_id = self.import_id;
+        let Some(mut transaction) = self.transaction.take() else {
+            return Err(StoreError::Corrupt("the import transaction is already committed".into()));
+        };
+        transaction.execute(
+            "UPDATE imports SET rows_read = $1, inserted = $2, updated = $3, unchanged = $4, unmatched = $5 WHERE id = $6",
+            &[
+                &(figures.rows_read as i64), &(figures.inserted as i64), &(figures.updated as i64),
+                &(figures.unchanged as i64), &(figures.unmatched as i64), &import_id,
+            ],
+        )?;
+        transaction.commit()?;
+        Ok(())
+    }
 }
