@@ -99,6 +99,8 @@ pub trait Store {
     fn identity_index(&mut self) -> Result<IdentityIndex>;
     fn account_by_domain(&mut self, domain: &Domain) -> Result<Option<(AccountId, Account)>>;
     fn activity_count_for(&mut self, account: AccountId) -> Result<u64>;
+    /// The parent an account was linked to from its parent CRM id or domain.
+    fn parent_of(&mut self, account: AccountId) -> Result<Option<AccountId>>;
     /// Starts the one transaction an import runs in.
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>>;
 }

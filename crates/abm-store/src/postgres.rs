@@ -169,6 +169,11 @@ impl Store for PostgresStore {
         Ok(count.max(0) as u64)
     }
 
+    fn parent_of(&mut self, account: AccountId) -> Result<Option<AccountId>> {
+        let row = self.client.query_opt("SELECT parent_id FROM accounts WHERE id = $1", &[&account.0])?;
+        Ok(row.and_then(|row| row.get::<_, Option<i64>>(0)).map(AccountId))
+    }
+
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> {
         let mut transaction = self.client.transaction()?;
         let import_id: i64 = transaction

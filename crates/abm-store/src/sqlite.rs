@@ -203,6 +203,11 @@ impl Store for SqliteStore {
         Ok(count.max(0) as u64)
     }
 
+    fn parent_of(&mut self, account: AccountId) -> Result<Option<AccountId>> {
+        let parent: Option<Option<i64>> = self.connection.query_row("SELECT parent_id FROM accounts WHERE id = ?1", [account.0], |row| row.get(0)).optional()?;
+        Ok(parent.flatten().map(AccountId))
+    }
+
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> {
         // The pragma is a no-op inside a transaction, so it is decided here, by kind.
         let activities = record.kind == "activities";
