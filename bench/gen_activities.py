@@ -36,10 +36,8 @@ def main():
         for a in range(args.accounts):
             for c in range(5):
                 out.write(f"p{c}@company{a}.com,P{c},Person,Director,company{a}.com\n")
-    start = 1_767_225_600  # 2026-01-01T00:00:00Z
     times = [f"2026-{m:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z"
              for m, d, h, mi, s in ((1 + i % 12, 1 + i % 28, i % 24, (i * 7) % 60, (i * 13) % 60) for i in range(4096))]
-    del start
     with open(args.out, "w", buffering=1 << 22) as out:
         out.write("id,occurred_at,type,email,domain,url,topic,campaign,channel\n")
         lines = []

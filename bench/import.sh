@@ -16,11 +16,11 @@ server="${ABM_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 work="${BENCH_DIR:-target/bench}"
 mkdir -p "$work"
 
-cargo build --release -q -p abm -p abm-bench
+cargo build --release -q -p abm
 abm="$PWD/target/release/abm"
 data="$work/activities-$rows.csv"
 if [ ! -f "$data" ]; then
-  target/release/gen-activities --rows "$rows" --out "$data"
+  python3 bench/gen_activities.py --rows "$rows" --out "$data"
 fi
 bytes=$(stat -c %s "$data")
 echo "file: $data, $rows rows, $((bytes / 1000000)) MB"
@@ -44,7 +44,11 @@ sys.exit(code)
 PY
   fi
   read -r seconds kilobytes < "$report"
-  python3 -c "import sys; s=float('$seconds'); print(f'$label: {s:.1f} s, {$rows/s:,.0f} rows/s, peak RSS {int('$kilobytes')/1024:,.0f} MiB')"
+  python3 - "$label" "$seconds" "$rows" "$kilobytes" <<'PY'
+import sys
+label, seconds, rows, kilobytes = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(f"{label}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, peak RSS {kilobytes / 1024:,.0f} MiB")
+PY
   grep -E 'inserted|unchanged|unmatched' "$work/out.txt" | sed 's/^/    /'
 }
 

@@ -185,13 +185,16 @@ pub fn import(store: &mut dyn Store, options: &ImportOptions, progress: &dyn Pro
     if options.kind == ImportKind::Accounts {
         transaction.link_parents()?;
     }
+    let finishing = std::time::Instant::now();
     let rematched = transaction.rematch()?;
+    tracing::debug!(elapsed = ?finishing.elapsed(), "rematched");
     let figures = counter.figures.clone();
     if options.dry_run {
         drop(transaction);
     } else {
         transaction.commit(&figures)?;
     }
+    tracing::debug!(elapsed = ?finishing.elapsed(), "committed");
     let written = figures.inserted + figures.updated + figures.unchanged + counter.kept_existing;
     tracing::info!(rows = figures.rows_read, inserted = figures.inserted, updated = figures.updated, unchanged = figures.unchanged, unmatched = figures.unmatched, "import finished");
     Ok(ImportReport {
@@ -540,7 +543,10 @@ fn import_activities(
     transaction.begin_activities(expected_rows)?;
     let parsed = std::thread::scope(|scope| -> Result<ParseOutcome, ImportError> {
         let (sender, receiver) = mpsc::sync_channel::<Vec<ActivityRow>>(4);
-        let parser = scope.spawn(move || parse_activities(files, resolver, progress, &sender));
+        let parser = std::thread::Builder::new()
+            .name("abm-parse".into())
+            .spawn_scoped(scope, move || parse_activities(files, resolver, progress, &sender))
+            .map_err(|error| ImportError::Internal(format!("cannot start the parser thread: {error}")))?;
         let mut store_error = None;
         for batch in receiver {
             if store_error.is_none() {

@@ -59,7 +59,10 @@ impl SqliteStore {
         // 256 MiB of page cache keeps the activity id index hot during large imports while
         // staying well under the 1 GiB memory budget.
         connection.pragma_update(None, "cache_size", -262_144)?;
-        connection.pragma_update(None, "temp_store", "MEMORY")?;
+        // Index builds after a bulk load sort more than fits in memory: let the sorter spill to
+        // temporary files (temp_store FILE) and use a second thread.
+        connection.pragma_update(None, "temp_store", "FILE")?;
+        connection.pragma_update(None, "threads", 2)?;
         let mut store = Self { connection };
         store.migrate()?;
         Ok(store)
