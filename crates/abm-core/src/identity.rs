@@ -33,8 +33,10 @@ impl FreeMailDomains {
     /// The maintained list plus the team's own additions. Resolution compares registrable
     /// domains, so an addition counts by its registrable domain (`mail.isp.example` → `isp.example`).
     pub fn with_extra(extra: impl IntoIterator<Item = Domain>) -> Self {
-        let mut domains: HashSet<String> =
-            free_mail::DOMAINS.iter().map(|domain| (*domain).to_owned()).collect();
+        let mut domains: HashSet<String> = free_mail::DOMAINS
+            .iter()
+            .map(|domain| (*domain).to_owned())
+            .collect();
         domains.extend(extra.into_iter().map(|domain| domain.as_str().to_owned()));
         Self { domains }
     }
@@ -76,13 +78,17 @@ impl Resolution {
     }
 }
 
+/// A fast, deterministic hasher: the index is probed a few times for every imported row, and
+/// its keys come from the team's own data, not from an adversary.
+type Fast = foldhash::fast::FixedState;
+
 /// What the store knows about identities: domains and aliases of accounts, contacts by email,
 /// accounts by CRM id.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityIndex {
-    accounts_by_domain: HashMap<Domain, AccountId>,
-    contacts_by_email: HashMap<Email, (ContactId, AccountId)>,
-    accounts_by_crm_id: HashMap<CrmId, AccountId>,
+    accounts_by_domain: HashMap<Domain, AccountId, Fast>,
+    contacts_by_email: HashMap<Email, (ContactId, AccountId), Fast>,
+    accounts_by_crm_id: HashMap<CrmId, AccountId, Fast>,
 }
 
 impl IdentityIndex {
@@ -111,7 +117,10 @@ impl IdentityIndex {
     }
 
     pub fn account_count(&self) -> usize {
-        self.accounts_by_domain.values().collect::<HashSet<_>>().len()
+        self.accounts_by_domain
+            .values()
+            .collect::<HashSet<_>>()
+            .len()
     }
 }
 
@@ -139,7 +148,8 @@ impl<'a> Resolver<'a> {
 
     /// Resolves a person or an activity by its email and/or domain (rules 1–3).
     pub fn resolve(&self, email: Option<&Email>, domain: Option<&Domain>) -> Resolution {
-        if let Some((contact, account)) = email.and_then(|email| self.index.contact_by_email(email)) {
+        if let Some((contact, account)) = email.and_then(|email| self.index.contact_by_email(email))
+        {
             return Resolution {
                 account: Some(account),
                 contact: Some(contact),
@@ -150,11 +160,13 @@ impl<'a> Resolver<'a> {
             if self.free_mail.contains(candidate) {
                 return None;
             }
-            self.index.account_by_domain(candidate).map(|account| Resolution {
-                account: Some(account),
-                contact: None,
-                matched_by: Some(how),
-            })
+            self.index
+                .account_by_domain(candidate)
+                .map(|account| Resolution {
+                    account: Some(account),
+                    contact: None,
+                    matched_by: Some(how),
+                })
         };
         email
             .and_then(|email| by_domain(email.domain(), MatchedBy::EmailDomain))
@@ -163,9 +175,17 @@ impl<'a> Resolver<'a> {
     }
 
     /// Resolves a record that names its account by CRM id, falling back to a domain.
-    pub fn resolve_account_ref(&self, crm_id: Option<&CrmId>, domain: Option<&Domain>) -> Resolution {
+    pub fn resolve_account_ref(
+        &self,
+        crm_id: Option<&CrmId>,
+        domain: Option<&Domain>,
+    ) -> Resolution {
         if let Some(account) = crm_id.and_then(|crm_id| self.index.account_by_crm_id(crm_id)) {
-            return Resolution { account: Some(account), contact: None, matched_by: Some(MatchedBy::CrmId) };
+            return Resolution {
+                account: Some(account),
+                contact: None,
+                matched_by: Some(MatchedBy::CrmId),
+            };
         }
         self.resolve(None, domain)
     }
@@ -212,18 +232,36 @@ mod tests {
         };
         let cases = [
             // a known contact wins even on free mail
-            ((Some("Jo@Gmail.com"), None), "Some(2) Some(10) Some(Contact) key=-"),
+            (
+                (Some("Jo@Gmail.com"), None),
+                "Some(2) Some(10) Some(Contact) key=-",
+            ),
             // email domain, primary or alias, any subdomain
-            ((Some("ann@eu.acme.co.uk"), None), "Some(1) None Some(EmailDomain) key=acme.co.uk"),
-            ((Some("ann@acme-mail.com"), None), "Some(1) None Some(EmailDomain) key=acme-mail.com"),
+            (
+                (Some("ann@eu.acme.co.uk"), None),
+                "Some(1) None Some(EmailDomain) key=acme.co.uk",
+            ),
+            (
+                (Some("ann@acme-mail.com"), None),
+                "Some(1) None Some(EmailDomain) key=acme-mail.com",
+            ),
             // free mail never matches by domain, falls through to the given domain
-            ((Some("ann@gmail.com"), Some("globex.com")), "Some(2) None Some(Domain) key=globex.com"),
+            (
+                (Some("ann@gmail.com"), Some("globex.com")),
+                "Some(2) None Some(Domain) key=globex.com",
+            ),
             ((Some("ann@gmail.com"), None), "None None None key=-"),
             ((Some("ann@mailinator.com"), None), "None None None key=-"),
             // domain alone
-            ((None, Some("https://www.globex.com/x")), "Some(2) None Some(Domain) key=globex.com"),
+            (
+                (None, Some("https://www.globex.com/x")),
+                "Some(2) None Some(Domain) key=globex.com",
+            ),
             // unknown: unresolved but keyed for later
-            ((Some("bo@initech.com"), None), "None None None key=initech.com"),
+            (
+                (Some("bo@initech.com"), None),
+                "None None None key=initech.com",
+            ),
             ((None, Some("gmail.com")), "None None None key=-"),
         ];
         for ((e, d), expected) in cases {
@@ -237,10 +275,15 @@ mod tests {
         let free_mail = FreeMailDomains::default();
         let resolver = Resolver::new(&index, &free_mail);
         let crm = CrmId::parse("001A").expect("id");
-        assert_eq!(resolver.resolve_account_ref(Some(&crm), None).account, Some(AccountId(1)));
+        assert_eq!(
+            resolver.resolve_account_ref(Some(&crm), None).account,
+            Some(AccountId(1))
+        );
         let other = CrmId::parse("001Z").expect("id");
         assert_eq!(
-            resolver.resolve_account_ref(Some(&other), Some(&domain("globex.com"))).account,
+            resolver
+                .resolve_account_ref(Some(&other), Some(&domain("globex.com")))
+                .account,
             Some(AccountId(2))
         );
     }

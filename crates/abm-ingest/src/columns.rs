@@ -17,24 +17,95 @@ pub(crate) struct FieldSpec {
 }
 
 const fn field(name: &'static str, required: bool, aliases: &'static [&'static str]) -> FieldSpec {
-    FieldSpec { name, required, aliases }
+    FieldSpec {
+        name,
+        required,
+        aliases,
+    }
 }
 
 const ACCOUNTS: &[FieldSpec] = &[
-    field("crm_id", false, &["crmid", "id", "accountid", "recordid", "companyid"]),
-    field("domain", true, &["domain", "companydomainname", "website", "websiteurl", "accountwebsite", "companywebsite", "url", "web"]),
-    field("name", false, &["name", "accountname", "companyname", "company"]),
+    field(
+        "crm_id",
+        false,
+        &["crmid", "id", "accountid", "recordid", "companyid"],
+    ),
+    field(
+        "domain",
+        true,
+        &[
+            "domain",
+            "companydomainname",
+            "website",
+            "websiteurl",
+            "accountwebsite",
+            "companywebsite",
+            "url",
+            "web",
+        ],
+    ),
+    field(
+        "name",
+        false,
+        &["name", "accountname", "companyname", "company"],
+    ),
     field("industry", false, &["industry"]),
-    field("employees", false, &["employees", "numberofemployees", "employeecount", "headcount"]),
+    field(
+        "employees",
+        false,
+        &[
+            "employees",
+            "numberofemployees",
+            "employeecount",
+            "headcount",
+        ],
+    ),
     field("revenue", false, &["revenue", "annualrevenue"]),
-    field("country", false, &["country", "billingcountry", "countryregion", "hqcountry"]),
+    field(
+        "country",
+        false,
+        &["country", "billingcountry", "countryregion", "hqcountry"],
+    ),
     field("region", false, &["region", "salesregion", "territory"]),
-    field("technologies", false, &["technologies", "technologiesc", "techstack", "technologystack", "technologiesused"]),
+    field(
+        "technologies",
+        false,
+        &[
+            "technologies",
+            "technologiesc",
+            "techstack",
+            "technologystack",
+            "technologiesused",
+        ],
+    ),
     field("type", false, &["type", "accounttype", "companytype"]),
-    field("owner", false, &["owner", "ownername", "accountowner", "companyowner", "ownerid"]),
-    field("parent_crm_id", false, &["parentcrmid", "parentid", "parentaccountid", "parentcompanyid"]),
+    field(
+        "owner",
+        false,
+        &[
+            "owner",
+            "ownername",
+            "accountowner",
+            "companyowner",
+            "ownerid",
+        ],
+    ),
+    field(
+        "parent_crm_id",
+        false,
+        &[
+            "parentcrmid",
+            "parentid",
+            "parentaccountid",
+            "parentcompanyid",
+        ],
+    ),
     field("parent_domain", false, &["parentdomain"]),
-    field("aliases", false, &["aliases", "domains", "additionaldomains", "otherdomains"]),
+    field(
+        "aliases",
+        false,
+        &["aliases", "domains", "additionaldomains", "otherdomains"],
+    ),
 ];
 
 const CONTACTS: &[FieldSpec] = &[
@@ -43,41 +114,155 @@ const CONTACTS: &[FieldSpec] = &[
     field("first_name", false, &["firstname"]),
     field("last_name", false, &["lastname"]),
     field("title", false, &["title", "jobtitle"]),
-    field("account_crm_id", false, &["accountcrmid", "accountid", "associatedcompanyid", "companyid", "associatedcompanyidprimary"]),
-    field("account_domain", false, &["accountdomain", "companydomain", "companydomainname", "website", "websiteurl", "domain"]),
-    field("opted_out", false, &["optedout", "hasoptedoutofemail", "unsubscribedfromallemail", "emailoptout", "donotemail", "unsubscribed"]),
-    field("lawful_basis", false, &["lawfulbasis", "lawfulbasisc", "legalbasisforprocessingcontactsdata", "legalbasis"]),
+    field(
+        "account_crm_id",
+        false,
+        &[
+            "accountcrmid",
+            "accountid",
+            "associatedcompanyid",
+            "companyid",
+            "associatedcompanyidprimary",
+        ],
+    ),
+    field(
+        "account_domain",
+        false,
+        &[
+            "accountdomain",
+            "companydomain",
+            "companydomainname",
+            "website",
+            "websiteurl",
+            "domain",
+        ],
+    ),
+    field(
+        "opted_out",
+        false,
+        &[
+            "optedout",
+            "hasoptedoutofemail",
+            "unsubscribedfromallemail",
+            "emailoptout",
+            "donotemail",
+            "unsubscribed",
+        ],
+    ),
+    field(
+        "lawful_basis",
+        false,
+        &[
+            "lawfulbasis",
+            "lawfulbasisc",
+            "legalbasisforprocessingcontactsdata",
+            "legalbasis",
+        ],
+    ),
 ];
 
 const LEADS: &[FieldSpec] = &[
-    field("crm_id", false, &["crmid", "id", "leadid", "recordid", "contactid"]),
+    field(
+        "crm_id",
+        false,
+        &["crmid", "id", "leadid", "recordid", "contactid"],
+    ),
     field("email", true, &["email", "emailaddress"]),
     field("first_name", false, &["firstname"]),
     field("last_name", false, &["lastname"]),
     field("title", false, &["title", "jobtitle"]),
-    field("company", false, &["company", "companyname", "associatedcompany", "accountname"]),
-    field("website", false, &["website", "websiteurl", "companywebsite", "companydomainname", "domain"]),
-    field("opted_out", false, &["optedout", "hasoptedoutofemail", "unsubscribedfromallemail", "emailoptout", "donotemail", "unsubscribed"]),
-    field("lawful_basis", false, &["lawfulbasis", "lawfulbasisc", "legalbasisforprocessingcontactsdata", "legalbasis"]),
+    field(
+        "company",
+        false,
+        &["company", "companyname", "associatedcompany", "accountname"],
+    ),
+    field(
+        "website",
+        false,
+        &[
+            "website",
+            "websiteurl",
+            "companywebsite",
+            "companydomainname",
+            "domain",
+        ],
+    ),
+    field(
+        "opted_out",
+        false,
+        &[
+            "optedout",
+            "hasoptedoutofemail",
+            "unsubscribedfromallemail",
+            "emailoptout",
+            "donotemail",
+            "unsubscribed",
+        ],
+    ),
+    field(
+        "lawful_basis",
+        false,
+        &[
+            "lawfulbasis",
+            "lawfulbasisc",
+            "legalbasisforprocessingcontactsdata",
+            "legalbasis",
+        ],
+    ),
 ];
 
 const OPPORTUNITIES: &[FieldSpec] = &[
-    field("crm_id", true, &["crmid", "id", "opportunityid", "dealid", "recordid"]),
-    field("account_crm_id", false, &["accountcrmid", "accountid", "associatedcompanyid", "companyid"]),
-    field("account_domain", false, &["accountdomain", "companydomain", "companydomainname", "domain", "website"]),
+    field(
+        "crm_id",
+        true,
+        &["crmid", "id", "opportunityid", "dealid", "recordid"],
+    ),
+    field(
+        "account_crm_id",
+        false,
+        &[
+            "accountcrmid",
+            "accountid",
+            "associatedcompanyid",
+            "companyid",
+        ],
+    ),
+    field(
+        "account_domain",
+        false,
+        &[
+            "accountdomain",
+            "companydomain",
+            "companydomainname",
+            "domain",
+            "website",
+        ],
+    ),
     field("name", false, &["name", "opportunityname", "dealname"]),
     field("amount", false, &["amount", "dealamount"]),
     field("stage", false, &["stage", "stagename", "dealstage"]),
-    field("created_on", true, &["createdon", "createddate", "createdate", "created"]),
+    field(
+        "created_on",
+        true,
+        &["createdon", "createddate", "createdate", "created"],
+    ),
     field("close_date", false, &["closedate", "closedon"]),
     field("closed", false, &["closed", "isclosed"]),
     field("won", false, &["won", "iswon"]),
 ];
 
 const INTENT: &[FieldSpec] = &[
-    field("domain", true, &["domain", "companydomain", "website", "companywebsite"]),
+    field(
+        "domain",
+        true,
+        &["domain", "companydomain", "website", "companywebsite"],
+    ),
     field("topic", true, &["topic", "topicname"]),
-    field("date", true, &["date", "weekof", "weekstartdate", "weekstarting"]),
+    field(
+        "date",
+        true,
+        &["date", "weekof", "weekstartdate", "weekstarting"],
+    ),
     field("score", true, &["score", "compositescore", "intentscore"]),
     field("source", false, &["source", "provider"]),
     field("company_name", false, &["companyname", "company", "name"]),
@@ -85,10 +270,22 @@ const INTENT: &[FieldSpec] = &[
 
 const ACTIVITIES: &[FieldSpec] = &[
     field("id", true, &["id", "activityid", "eventid", "messageid"]),
-    field("occurred_at", true, &["occurredat", "timestamp", "time", "activitydate", "date"]),
-    field("type", true, &["type", "activitytype", "kind", "event", "eventtype"]),
+    field(
+        "occurred_at",
+        true,
+        &["occurredat", "timestamp", "time", "activitydate", "date"],
+    ),
+    field(
+        "type",
+        true,
+        &["type", "activitytype", "kind", "event", "eventtype"],
+    ),
     field("email", false, &["email", "emailaddress", "contactemail"]),
-    field("domain", false, &["domain", "companydomain", "accountdomain", "website"]),
+    field(
+        "domain",
+        false,
+        &["domain", "companydomain", "accountdomain", "website"],
+    ),
     field("url", false, &["url", "pageurl", "link"]),
     field("topic", false, &["topic"]),
     field("campaign", false, &["campaign", "campaignname"]),
@@ -108,7 +305,11 @@ pub(crate) fn fields(kind: ImportKind) -> &'static [FieldSpec] {
 
 /// The comparison key of a header: lowercase letters and digits only.
 pub(crate) fn normalise(header: &str) -> String {
-    header.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    header
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// A column mapping override from `--map SOURCE=FIELD` (`FIELD` may be `ignore`).
@@ -121,13 +322,18 @@ pub struct ColumnOverride {
 impl ColumnOverride {
     pub fn parse(text: &str) -> Result<Self, String> {
         let Some((source, field)) = text.split_once('=') else {
-            return Err(format!("--map {text:?}: expected SOURCE=FIELD, e.g. --map \"Tech Stack=technologies\""));
+            return Err(format!(
+                "--map {text:?}: expected SOURCE=FIELD, e.g. --map \"Tech Stack=technologies\""
+            ));
         };
         let (source, field) = (source.trim(), field.trim());
         if source.is_empty() || field.is_empty() {
             return Err(format!("--map {text:?}: both SOURCE and FIELD are needed"));
         }
-        Ok(Self { source: source.to_owned(), field: field.to_owned() })
+        Ok(Self {
+            source: source.to_owned(),
+            field: field.to_owned(),
+        })
     }
 }
 
@@ -151,14 +357,22 @@ impl ColumnMap {
 
     /// The mapping as `header → field` pairs, for the summary.
     pub fn describe(&self) -> Vec<(String, String)> {
-        let mut pairs: Vec<_> = self.positions.iter().map(|(field, index)| (self.header(*index).to_owned(), (*field).to_owned())).collect();
+        let mut pairs: Vec<_> = self
+            .positions
+            .iter()
+            .map(|(field, index)| (self.header(*index).to_owned(), (*field).to_owned()))
+            .collect();
         pairs.sort_by_key(|(_, field)| field.clone());
         pairs
     }
 }
 
 /// Why a header row cannot be used. Each is a complete sentence for the user.
-pub(crate) fn map_columns(kind: ImportKind, headers: &[String], overrides: &[ColumnOverride]) -> Result<ColumnMap, Vec<String>> {
+pub(crate) fn map_columns(
+    kind: ImportKind,
+    headers: &[String],
+    overrides: &[ColumnOverride],
+) -> Result<ColumnMap, Vec<String>> {
     let specs = fields(kind);
     let mut problems = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -167,15 +381,26 @@ pub(crate) fn map_columns(kind: ImportKind, headers: &[String], overrides: &[Col
             continue;
         }
         if let Some(first) = seen.insert(header.trim(), index) {
-            problems.push(format!("duplicate column {:?} (columns {} and {})", header.trim(), first + 1, index + 1));
+            problems.push(format!(
+                "duplicate column {:?} (columns {} and {})",
+                header.trim(),
+                first + 1,
+                index + 1
+            ));
         }
     }
     let normalised: Vec<String> = headers.iter().map(|header| normalise(header)).collect();
     let mut positions: HashMap<&'static str, usize> = HashMap::new();
     let mut taken = vec![false; headers.len()];
     for entry in overrides {
-        let Some(index) = normalised.iter().position(|header| *header == normalise(&entry.source)) else {
-            problems.push(format!("--map {}={}: there is no column {:?} in this file", entry.source, entry.field, entry.source));
+        let Some(index) = normalised
+            .iter()
+            .position(|header| *header == normalise(&entry.source))
+        else {
+            problems.push(format!(
+                "--map {}={}: there is no column {:?} in this file",
+                entry.source, entry.field, entry.source
+            ));
             continue;
         };
         taken[index] = true;
@@ -192,7 +417,11 @@ pub(crate) fn map_columns(kind: ImportKind, headers: &[String], overrides: &[Col
                 entry.field,
                 kind.as_str(),
                 entry.field,
-                specs.iter().map(|spec| spec.name).collect::<Vec<_>>().join(", ")
+                specs
+                    .iter()
+                    .map(|spec| spec.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }
@@ -201,15 +430,25 @@ pub(crate) fn map_columns(kind: ImportKind, headers: &[String], overrides: &[Col
             continue;
         }
         let found = spec.aliases.iter().find_map(|alias| {
-            normalised.iter().enumerate().position(|(index, header)| !taken[index] && header == alias)
+            normalised
+                .iter()
+                .enumerate()
+                .position(|(index, header)| !taken[index] && header == alias)
         });
         if let Some(index) = found {
             taken[index] = true;
             positions.insert(spec.name, index);
         }
     }
-    for spec in specs.iter().filter(|spec| spec.required && !positions.contains_key(spec.name)) {
-        let shown: Vec<&str> = headers.iter().map(|header| header.as_str()).take(30).collect();
+    for spec in specs
+        .iter()
+        .filter(|spec| spec.required && !positions.contains_key(spec.name))
+    {
+        let shown: Vec<&str> = headers
+            .iter()
+            .map(|header| header.as_str())
+            .take(30)
+            .collect();
         problems.push(format!(
             "missing required column {:?} for {} (a header such as {}); the file's columns are: {}; map one with --map SOURCE={}",
             spec.name,
@@ -228,7 +467,11 @@ pub(crate) fn map_columns(kind: ImportKind, headers: &[String], overrides: &[Col
         .filter(|(index, header)| !taken[*index] && !header.trim().is_empty())
         .map(|(index, header)| (index, header.trim().to_owned()))
         .collect();
-    Ok(ColumnMap { positions, extra, headers: headers.to_vec() })
+    Ok(ColumnMap {
+        positions,
+        extra,
+        headers: headers.to_vec(),
+    })
 }
 
 /// Guesses which tool exported a file from its headers.
@@ -243,14 +486,33 @@ pub(crate) fn detect_format(kind: ImportKind, headers: &[String]) -> Format {
     let salesforce = headers.iter().any(|header| {
         let header = header.trim();
         header.ends_with("__c")
-            || ["Id", "NumberOfEmployees", "HasOptedOutOfEmail", "StageName", "IsWon", "IsClosed", "BillingCountry", "AnnualRevenue", "AccountId"].contains(&header)
+            || [
+                "Id",
+                "NumberOfEmployees",
+                "HasOptedOutOfEmail",
+                "StageName",
+                "IsWon",
+                "IsClosed",
+                "BillingCountry",
+                "AnnualRevenue",
+                "AccountId",
+            ]
+            .contains(&header)
     });
     if salesforce {
         return Format::Salesforce;
     }
-    if ["recordid", "companydomainname", "associatedcompany", "countryregion", "jobtitle", "lifecyclestage", "dealstage"]
-        .iter()
-        .any(|name| has(name))
+    if [
+        "recordid",
+        "companydomainname",
+        "associatedcompany",
+        "countryregion",
+        "jobtitle",
+        "lifecyclestage",
+        "dealstage",
+    ]
+    .iter()
+    .any(|name| has(name))
     {
         return Format::Hubspot;
     }
@@ -267,7 +529,9 @@ mod tests {
 
     #[test]
     fn salesforce_hubspot_bombora_generic_headers_map() {
-        let sf = headers("Id,Name,Website,Industry,NumberOfEmployees,AnnualRevenue,BillingCountry,Type,Technologies__c,Segment__c");
+        let sf = headers(
+            "Id,Name,Website,Industry,NumberOfEmployees,AnnualRevenue,BillingCountry,Type,Technologies__c,Segment__c",
+        );
         let map = map_columns(ImportKind::Accounts, &sf, &[]).expect("maps");
         assert_eq!(map.get("crm_id"), Some(0));
         assert_eq!(map.get("domain"), Some(2));
@@ -275,12 +539,21 @@ mod tests {
         assert_eq!(map.extra, vec![(9, "Segment__c".to_owned())]);
         assert_eq!(detect_format(ImportKind::Accounts, &sf), Format::Salesforce);
 
-        let hubspot = headers("Record ID,Company name,Company Domain Name,Website URL,Number of Employees,Annual Revenue,Industry,Country/Region");
+        let hubspot = headers(
+            "Record ID,Company name,Company Domain Name,Website URL,Number of Employees,Annual Revenue,Industry,Country/Region",
+        );
         let map = map_columns(ImportKind::Accounts, &hubspot, &[]).expect("maps");
-        assert_eq!(map.get("domain"), Some(2), "Company Domain Name wins over Website URL");
+        assert_eq!(
+            map.get("domain"),
+            Some(2),
+            "Company Domain Name wins over Website URL"
+        );
         assert_eq!(map.get("country"), Some(7));
         assert_eq!(map.extra, vec![(3, "Website URL".to_owned())]);
-        assert_eq!(detect_format(ImportKind::Accounts, &hubspot), Format::Hubspot);
+        assert_eq!(
+            detect_format(ImportKind::Accounts, &hubspot),
+            Format::Hubspot
+        );
 
         let bombora = headers("Company Name,Domain,Topic Name,Composite Score,Date,Metro Area");
         let map = map_columns(ImportKind::Intent, &bombora, &[]).expect("maps");
@@ -289,7 +562,10 @@ mod tests {
 
         let generic = headers("id,occurred_at,type,email,domain,url,topic,campaign,channel");
         assert!(map_columns(ImportKind::Activities, &generic, &[]).is_ok());
-        assert_eq!(detect_format(ImportKind::Activities, &generic), Format::Generic);
+        assert_eq!(
+            detect_format(ImportKind::Activities, &generic),
+            Format::Generic
+        );
     }
 
     #[test]
@@ -304,14 +580,30 @@ mod tests {
         assert_eq!(map.get("technologies"), Some(1));
         assert_eq!(map.get("domain"), Some(2));
 
-        let problems = map_columns(ImportKind::Accounts, &headers("Name,Industry"), &[]).expect_err("no domain");
-        assert!(problems[0].starts_with("missing required column \"domain\""), "{problems:?}");
+        let problems = map_columns(ImportKind::Accounts, &headers("Name,Industry"), &[])
+            .expect_err("no domain");
+        assert!(
+            problems[0].starts_with("missing required column \"domain\""),
+            "{problems:?}"
+        );
 
-        let problems = map_columns(ImportKind::Accounts, &headers("Website,Name,Website"), &[]).expect_err("duplicate");
-        assert_eq!(problems, vec!["duplicate column \"Website\" (columns 1 and 3)".to_owned()]);
+        let problems = map_columns(ImportKind::Accounts, &headers("Website,Name,Website"), &[])
+            .expect_err("duplicate");
+        assert_eq!(
+            problems,
+            vec!["duplicate column \"Website\" (columns 1 and 3)".to_owned()]
+        );
 
-        let problems = map_columns(ImportKind::Accounts, &headers("Website"), &[ColumnOverride::parse("Nope=name").expect("parses")]).expect_err("bad map");
-        assert!(problems[0].contains("there is no column \"Nope\""), "{problems:?}");
+        let problems = map_columns(
+            ImportKind::Accounts,
+            &headers("Website"),
+            &[ColumnOverride::parse("Nope=name").expect("parses")],
+        )
+        .expect_err("bad map");
+        assert!(
+            problems[0].contains("there is no column \"Nope\""),
+            "{problems:?}"
+        );
         assert!(ColumnOverride::parse("novalue").is_err());
     }
 }

@@ -14,7 +14,9 @@ mod reader;
 mod rows;
 
 pub use columns::ColumnOverride;
-pub use pipeline::{FileReport, ImportError, ImportOptions, ImportReport, NoProgress, Progress, import};
+pub use pipeline::{
+    FileReport, ImportError, ImportOptions, ImportReport, NoProgress, Progress, import,
+};
 pub use problem::{MAX_LISTED, Problem, Problems};
 
 /// What a file holds.
@@ -52,7 +54,10 @@ impl ImportKind {
 
     /// The fields abm reads for this kind, required ones first: for `--help` and the docs.
     pub fn field_names(self) -> Vec<(&'static str, bool)> {
-        columns::fields(self).iter().map(|spec| (spec.name, spec.required)).collect()
+        columns::fields(self)
+            .iter()
+            .map(|spec| (spec.name, spec.required))
+            .collect()
     }
 }
 

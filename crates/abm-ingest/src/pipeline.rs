@@ -122,8 +122,17 @@ struct OpenFile {
 
 /// Runs an import. On success the data is committed (unless `dry_run`); on any problem
 /// nothing is changed and the problems are returned.
-pub fn import(store: &mut dyn Store, options: &ImportOptions, progress: &dyn Progress) -> Result<ImportReport, ImportError> {
-    let _span = tracing::info_span!("import", kind = options.kind.as_str(), files = options.files.len()).entered();
+pub fn import(
+    store: &mut dyn Store,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let _span = tracing::info_span!(
+        "import",
+        kind = options.kind.as_str(),
+        files = options.files.len()
+    )
+    .entered();
     let mut problems = Problems::default();
     let mut files = Vec::new();
     let mut offset = 0;
@@ -137,12 +146,23 @@ pub fn import(store: &mut dyn Store, options: &ImportOptions, progress: &dyn Pro
         };
         match columns::map_columns(options.kind, &file.headers, &options.overrides) {
             Ok(map) => {
-                let format = options.format.unwrap_or_else(|| columns::detect_format(options.kind, &file.headers));
+                let format = options
+                    .format
+                    .unwrap_or_else(|| columns::detect_format(options.kind, &file.headers));
                 let size = file.size;
-                files.push(OpenFile { file, map, format, offset });
+                files.push(OpenFile {
+                    file,
+                    map,
+                    format,
+                    offset,
+                });
                 offset += size;
             }
-            Err(messages) => problems.extend(messages.into_iter().map(|message| Problem::at(&file.name, 1, message))),
+            Err(messages) => problems.extend(
+                messages
+                    .into_iter()
+                    .map(|message| Problem::at(&file.name, 1, message)),
+            ),
         }
     }
     if !problems.is_empty() {
@@ -152,27 +172,55 @@ pub fn import(store: &mut dyn Store, options: &ImportOptions, progress: &dyn Pro
     let index = store.identity_index()?;
     let record = ImportRecord {
         kind: options.kind.as_str().to_owned(),
-        files: options.files.iter().map(|path| path.display().to_string()).collect(),
+        files: options
+            .files
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect(),
         started_at: options.started_at,
     };
     let mut transaction = store.begin_import(&record)?;
     let resolver = Resolver::new(&index, &options.free_mail);
-    let mut counter = Counter { figures: ImportFigures::default(), kept_existing: 0 };
+    let mut counter = Counter {
+        figures: ImportFigures::default(),
+        kept_existing: 0,
+    };
     let mut reports: Vec<FileReport> = files
         .iter()
         .map(|open| FileReport {
             file: open.file.name.clone(),
             format: open.format,
             columns: open.map.describe(),
-            other_columns: open.map.extra.iter().map(|(_, header)| header.clone()).collect(),
+            other_columns: open
+                .map
+                .extra
+                .iter()
+                .map(|(_, header)| header.clone())
+                .collect(),
             rows: 0,
         })
         .collect();
     let names: Vec<String> = files.iter().map(|open| open.file.name.clone()).collect();
     let rows_per_file = if options.kind == ImportKind::Activities {
-        import_activities(transaction.as_mut(), files, resolver, &names, progress, &mut counter, &mut problems)?
+        import_activities(
+            transaction.as_mut(),
+            files,
+            resolver,
+            &names,
+            progress,
+            &mut counter,
+            &mut problems,
+        )?
     } else {
-        import_records(transaction.as_mut(), files, options.kind, resolver, progress, &mut counter, &mut problems)?
+        import_records(
+            transaction.as_mut(),
+            files,
+            options.kind,
+            resolver,
+            progress,
+            &mut counter,
+            &mut problems,
+        )?
     };
     progress.finish();
     for (report, rows) in reports.iter_mut().zip(rows_per_file) {
@@ -196,7 +244,14 @@ pub fn import(store: &mut dyn Store, options: &ImportOptions, progress: &dyn Pro
     }
     tracing::debug!(elapsed = ?finishing.elapsed(), "committed");
     let written = figures.inserted + figures.updated + figures.unchanged + counter.kept_existing;
-    tracing::info!(rows = figures.rows_read, inserted = figures.inserted, updated = figures.updated, unchanged = figures.unchanged, unmatched = figures.unmatched, "import finished");
+    tracing::info!(
+        rows = figures.rows_read,
+        inserted = figures.inserted,
+        updated = figures.updated,
+        unchanged = figures.unchanged,
+        unmatched = figures.unmatched,
+        "import finished"
+    );
     Ok(ImportReport {
         kind: options.kind,
         dry_run: options.dry_run,
@@ -207,7 +262,8 @@ pub fn import(store: &mut dyn Store, options: &ImportOptions, progress: &dyn Pro
         unchanged: figures.unchanged,
         unmatched: figures.unmatched,
         kept_existing: counter.kept_existing,
-        match_rate: (written > 0).then(|| (written - figures.unmatched.min(written)) as f64 / written as f64),
+        match_rate: (written > 0)
+            .then(|| (written - figures.unmatched.min(written)) as f64 / written as f64),
         rematched,
     })
 }
@@ -264,15 +320,27 @@ fn parse_row(kind: ImportKind, fields: Fields<'_>, format: Format) -> Result<Par
 fn keys(parsed: &Parsed) -> (String, Option<String>) {
     match parsed {
         Parsed::Account(account) => (
-            account.crm_id.as_ref().map_or_else(|| format!("domain:{}", account.domain), |id| format!("crm:{id}")),
+            account.crm_id.as_ref().map_or_else(
+                || format!("domain:{}", account.domain),
+                |id| format!("crm:{id}"),
+            ),
             Some(account.domain.to_string()),
         ),
         Parsed::Person(person) => (
-            person.crm_id.as_ref().map_or_else(|| format!("email:{}", person.email), |id| format!("crm:{id}")),
+            person.crm_id.as_ref().map_or_else(
+                || format!("email:{}", person.email),
+                |id| format!("crm:{id}"),
+            ),
             Some(person.email.to_string()),
         ),
         Parsed::Opportunity(opportunity) => (opportunity.crm_id.to_string(), None),
-        Parsed::Intent(signal) => (format!("{}\t{}\t{}\t{}", signal.domain, signal.topic, signal.date, signal.source), None),
+        Parsed::Intent(signal) => (
+            format!(
+                "{}\t{}\t{}\t{}",
+                signal.domain, signal.topic, signal.date, signal.source
+            ),
+            None,
+        ),
     }
 }
 
@@ -289,7 +357,13 @@ fn import_records(
     let mut seen_secondary: HashMap<String, (u64, String)> = HashMap::new();
     let mut rows_per_file = Vec::new();
     let mut record = ByteRecord::new();
-    for OpenFile { mut file, map, format, offset } in files {
+    for OpenFile {
+        mut file,
+        map,
+        format,
+        offset,
+    } in files
+    {
         let mut rows_in_file = 0;
         let name = file.name.clone();
         loop {
@@ -317,7 +391,10 @@ fn import_records(
                 }
             };
             let (key, secondary) = keys(&parsed);
-            let display_key = key.split_once(':').map_or(key.as_str(), |(_, rest)| rest).replace('\t', " / ");
+            let display_key = key
+                .split_once(':')
+                .map_or(key.as_str(), |(_, rest)| rest)
+                .replace('\t', " / ");
             match seen.check(key.clone(), line, content_hash(&row_values(&row, &map))) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -333,7 +410,13 @@ fn import_records(
                 if let Some((first, first_key)) = seen_secondary.get(&secondary)
                     && *first_key != key
                 {
-                    problems.push(Problem::at(&name, line, format!("{secondary} is used by two different records: lines {first} and {line}")));
+                    problems.push(Problem::at(
+                        &name,
+                        line,
+                        format!(
+                            "{secondary} is used by two different records: lines {first} and {line}"
+                        ),
+                    ));
                     continue;
                 }
                 seen_secondary.insert(secondary, (line, key));
@@ -341,7 +424,9 @@ fn import_records(
             if problems.is_empty() {
                 match apply(transaction, parsed, kind, resolver, counter) {
                     Ok(()) => {}
-                    Err(Applied::Problem(message)) => problems.push(Problem::at(&name, line, message)),
+                    Err(Applied::Problem(message)) => {
+                        problems.push(Problem::at(&name, line, message))
+                    }
                     Err(Applied::Store(error)) => return Err(error.into()),
                 }
             }
@@ -355,7 +440,9 @@ fn import_records(
 }
 
 fn row_values(row: &Row<'_>, map: &ColumnMap) -> Vec<Option<String>> {
-    (0..map.headers.len()).map(|index| row.get(index).map(str::to_owned)).collect()
+    (0..map.headers.len())
+        .map(|index| row.get(index).map(str::to_owned))
+        .collect()
 }
 
 enum Applied {
@@ -369,13 +456,26 @@ impl From<StoreError> for Applied {
     }
 }
 
-fn apply(transaction: &mut dyn ImportTransaction, parsed: Parsed, kind: ImportKind, resolver: Resolver<'_>, counter: &mut Counter) -> Result<(), Applied> {
+fn apply(
+    transaction: &mut dyn ImportTransaction,
+    parsed: Parsed,
+    kind: ImportKind,
+    resolver: Resolver<'_>,
+    counter: &mut Counter,
+) -> Result<(), Applied> {
     match parsed {
         Parsed::Account(account) => apply_account(transaction, account, resolver, counter),
-        Parsed::Person(person) if kind == ImportKind::Contacts => apply_contact(transaction, person, resolver, counter),
-        Parsed::Person(person) => apply_lead(transaction, person, resolver, counter, LeadOrigin::Lead),
+        Parsed::Person(person) if kind == ImportKind::Contacts => {
+            apply_contact(transaction, person, resolver, counter)
+        }
+        Parsed::Person(person) => {
+            apply_lead(transaction, person, resolver, counter, LeadOrigin::Lead)
+        }
         Parsed::Opportunity(opportunity) => {
-            let resolution = resolver.resolve_account_ref(opportunity.account_crm_id.as_ref(), opportunity.account_domain.as_ref());
+            let resolution = resolver.resolve_account_ref(
+                opportunity.account_crm_id.as_ref(),
+                opportunity.account_domain.as_ref(),
+            );
             let stored = transaction.find_opportunity(&opportunity.crm_id)?;
             let written = match &stored {
                 Some(stored) => {
@@ -404,7 +504,12 @@ fn apply(transaction: &mut dyn ImportTransaction, parsed: Parsed, kind: ImportKi
     }
 }
 
-fn apply_account(transaction: &mut dyn ImportTransaction, account: Account, resolver: Resolver<'_>, counter: &mut Counter) -> Result<(), Applied> {
+fn apply_account(
+    transaction: &mut dyn ImportTransaction,
+    account: Account,
+    resolver: Resolver<'_>,
+    counter: &mut Counter,
+) -> Result<(), Applied> {
     for domain in account.domains() {
         if resolver.free_mail.contains(domain) {
             return Err(Applied::Problem(format!(
@@ -427,7 +532,10 @@ fn apply_account(transaction: &mut dyn ImportTransaction, account: Account, reso
         if let Some(owner) = transaction.account_owning(domain)?
             && Some(owner) != stored_id
         {
-            return Err(Applied::Problem(format!("{domain} already belongs to another account (id {})", owner.0)));
+            return Err(Applied::Problem(format!(
+                "{domain} already belongs to another account (id {})",
+                owner.0
+            )));
         }
     }
     let written = match stored {
@@ -449,10 +557,18 @@ fn apply_account(transaction: &mut dyn ImportTransaction, account: Account, reso
     Ok(())
 }
 
-fn apply_contact(transaction: &mut dyn ImportTransaction, person: PersonRecord, resolver: Resolver<'_>, counter: &mut Counter) -> Result<(), Applied> {
+fn apply_contact(
+    transaction: &mut dyn ImportTransaction,
+    person: PersonRecord,
+    resolver: Resolver<'_>,
+    counter: &mut Counter,
+) -> Result<(), Applied> {
     // The CRM's own link wins; then the account domain the row gives; then the email.
-    let by_reference = resolver.resolve_account_ref(person.account_crm_id.as_ref(), person.domain.as_ref());
-    let account = by_reference.account.or_else(|| resolver.resolve(Some(&person.email), None).account);
+    let by_reference =
+        resolver.resolve_account_ref(person.account_crm_id.as_ref(), person.domain.as_ref());
+    let account = by_reference
+        .account
+        .or_else(|| resolver.resolve(Some(&person.email), None).account);
     let Some(account_id) = account else {
         return apply_lead(transaction, person, resolver, counter, LeadOrigin::Contact);
     };
@@ -486,7 +602,13 @@ fn apply_contact(transaction: &mut dyn ImportTransaction, person: PersonRecord, 
     Ok(())
 }
 
-fn apply_lead(transaction: &mut dyn ImportTransaction, person: PersonRecord, resolver: Resolver<'_>, counter: &mut Counter, origin: LeadOrigin) -> Result<(), Applied> {
+fn apply_lead(
+    transaction: &mut dyn ImportTransaction,
+    person: PersonRecord,
+    resolver: Resolver<'_>,
+    counter: &mut Counter,
+    origin: LeadOrigin,
+) -> Result<(), Applied> {
     let resolution = resolver.resolve(Some(&person.email), person.domain.as_ref());
     let key = resolver.account_key(Some(&person.email), person.domain.as_ref());
     let lead = Lead {
@@ -507,7 +629,13 @@ fn apply_lead(transaction: &mut dyn ImportTransaction, person: PersonRecord, res
             if merged == existing {
                 Written::Unchanged
             } else {
-                transaction.write_lead(Some(id), &merged, origin, resolution.account, key.as_ref())?;
+                transaction.write_lead(
+                    Some(id),
+                    &merged,
+                    origin,
+                    resolution.account,
+                    key.as_ref(),
+                )?;
                 Written::Updated
             }
         }
@@ -545,8 +673,12 @@ fn import_activities(
         let (sender, receiver) = mpsc::sync_channel::<Vec<ActivityRow>>(4);
         let parser = std::thread::Builder::new()
             .name("abm-parse".into())
-            .spawn_scoped(scope, move || parse_activities(files, resolver, progress, &sender))
-            .map_err(|error| ImportError::Internal(format!("cannot start the parser thread: {error}")))?;
+            .spawn_scoped(scope, move || {
+                parse_activities(files, resolver, progress, &sender)
+            })
+            .map_err(|error| {
+                ImportError::Internal(format!("cannot start the parser thread: {error}"))
+            })?;
         let mut store_error = None;
         for batch in receiver {
             if store_error.is_none() {
@@ -556,7 +688,9 @@ fn import_activities(
                 }
             }
         }
-        let parsed = parser.join().map_err(|_| ImportError::Internal("the activity parser stopped unexpectedly".into()))?;
+        let parsed = parser.join().map_err(|_| {
+            ImportError::Internal("the activity parser stopped unexpectedly".into())
+        })?;
         match store_error {
             Some(error) => Err(error.into()),
             None => Ok(parsed),
@@ -570,7 +704,9 @@ fn import_activities(
     }
     for conflict in &outcome.conflicts {
         let name = |line: &SourceLine| names.get(line.file as usize).cloned().unwrap_or_default();
-        let first = conflict.first.map_or_else(String::new, |first| format!(" (first at {}:{})", name(&first), first.line));
+        let first = conflict.first.map_or_else(String::new, |first| {
+            format!(" (first at {}:{})", name(&first), first.line)
+        });
         problems.push(Problem::at(
             &name(&conflict.second),
             conflict.second.line,
@@ -583,12 +719,31 @@ fn import_activities(
     Ok(parsed.rows_per_file)
 }
 
-fn parse_activities(files: Vec<OpenFile>, resolver: Resolver<'_>, progress: &dyn Progress, sender: &mpsc::SyncSender<Vec<ActivityRow>>) -> ParseOutcome {
-    let mut outcome = ParseOutcome { problems: Problems::default(), rows_read: 0, unmatched: 0, rows_per_file: Vec::new() };
+fn parse_activities(
+    files: Vec<OpenFile>,
+    resolver: Resolver<'_>,
+    progress: &dyn Progress,
+    sender: &mpsc::SyncSender<Vec<ActivityRow>>,
+) -> ParseOutcome {
+    let mut outcome = ParseOutcome {
+        problems: Problems::default(),
+        rows_read: 0,
+        unmatched: 0,
+        rows_per_file: Vec::new(),
+    };
     let mut batch = Vec::with_capacity(ACTIVITY_BATCH);
     let mut record = ByteRecord::new();
     let mut receiver_gone = false;
-    for (file_index, OpenFile { mut file, map, offset, .. }) in files.into_iter().enumerate() {
+    for (
+        file_index,
+        OpenFile {
+            mut file,
+            map,
+            offset,
+            ..
+        },
+    ) in files.into_iter().enumerate()
+    {
         let name = file.name.clone();
         let mut rows_in_file = 0;
         loop {
@@ -613,11 +768,16 @@ fn parse_activities(files: Vec<OpenFile>, resolver: Resolver<'_>, progress: &dyn
                     if !outcome.problems.is_empty() || receiver_gone {
                         continue;
                     }
-                    let resolution = resolver.resolve(activity.email.as_ref(), activity.domain.as_ref());
+                    let resolution =
+                        resolver.resolve(activity.email.as_ref(), activity.domain.as_ref());
                     if !resolution.is_matched() {
                         outcome.unmatched += 1;
                     }
-                    let account_key = if resolution.is_matched() { None } else { resolver.account_key(activity.email.as_ref(), activity.domain.as_ref()) };
+                    let account_key = if resolution.is_matched() {
+                        None
+                    } else {
+                        resolver.account_key(activity.email.as_ref(), activity.domain.as_ref())
+                    };
                     let fingerprint = activity.fingerprint();
                     batch.push(ActivityRow {
                         activity,
@@ -625,10 +785,14 @@ fn parse_activities(files: Vec<OpenFile>, resolver: Resolver<'_>, progress: &dyn
                         contact: resolution.contact,
                         account_key,
                         fingerprint,
-                        source: SourceLine { file: file_index as u32, line },
+                        source: SourceLine {
+                            file: file_index as u32,
+                            line,
+                        },
                     });
                     if batch.len() == ACTIVITY_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(ACTIVITY_BATCH));
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(ACTIVITY_BATCH));
                         receiver_gone = sender.send(full).is_err();
                         progress.advance(offset + file.bytes_read());
                     }

@@ -18,14 +18,32 @@ pub struct Problem {
 
 impl Problem {
     pub fn file(file: &str, message: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), line: None, column: None, value: None, message: message.into() }
+        Self {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            value: None,
+            message: message.into(),
+        }
     }
 
     pub fn at(file: &str, line: u64, message: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), line: Some(line), column: None, value: None, message: message.into() }
+        Self {
+            file: file.to_owned(),
+            line: Some(line),
+            column: None,
+            value: None,
+            message: message.into(),
+        }
     }
 
-    pub fn value(file: &str, line: u64, column: &str, value: &str, message: impl Into<String>) -> Self {
+    pub fn value(
+        file: &str,
+        line: u64,
+        column: &str,
+        value: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             file: file.to_owned(),
             line: Some(line),

@@ -47,21 +47,33 @@ impl CsvFile {
     /// Opens a file and reads its header. `Ok(None)` never happens: an empty file is a problem.
     pub fn open(path: &Path) -> Result<Self, Problem> {
         let name = path.display().to_string();
-        let mut file = File::open(path).map_err(|error| Problem::file(&name, format!("cannot open: {error}")))?;
+        let mut file = File::open(path)
+            .map_err(|error| Problem::file(&name, format!("cannot open: {error}")))?;
         let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
         let mut head = vec![0u8; 8192];
-        let read = read_up_to(&mut file, &mut head).map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
+        let read = read_up_to(&mut file, &mut head)
+            .map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
         head.truncate(read);
         if read == 0 {
-            return Err(Problem::file(&name, "the file is empty: expected a header line and rows"));
+            return Err(Problem::file(
+                &name,
+                "the file is empty: expected a header line and rows",
+            ));
         }
         if head.contains(&0) {
-            return Err(Problem::file(&name, "this is not a CSV text file (it contains binary data)"));
+            return Err(Problem::file(
+                &name,
+                "this is not a CSV text file (it contains binary data)",
+            ));
         }
         if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
-            return Err(Problem::file(&name, "the file is UTF-16: save it as UTF-8 CSV"));
+            return Err(Problem::file(
+                &name,
+                "the file is UTF-16: save it as UTF-8 CSV",
+            ));
         }
-        file.seek(SeekFrom::Start(0)).map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -72,26 +84,55 @@ impl CsvFile {
             .read_byte_record(&mut header)
             .map_err(|error| csv_problem(&name, &error))?;
         if !found {
-            return Err(Problem::file(&name, "the file is empty: expected a header line and rows"));
+            return Err(Problem::file(
+                &name,
+                "the file is empty: expected a header line and rows",
+            ));
         }
         let mut headers = Vec::with_capacity(header.len());
         for (index, field) in header.iter().enumerate() {
-            let field = if index == 0 { field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field) } else { field };
+            let field = if index == 0 {
+                field.strip_prefix(b"\xef\xbb\xbf").unwrap_or(field)
+            } else {
+                field
+            };
             let text = std::str::from_utf8(field).map_err(|_| {
-                Problem::at(&name, 1, format!("the header's column {} is not UTF-8 text: save the file as UTF-8 CSV", index + 1))
+                Problem::at(
+                    &name,
+                    1,
+                    format!(
+                        "the header's column {} is not UTF-8 text: save the file as UTF-8 CSV",
+                        index + 1
+                    ),
+                )
             })?;
             if text.len() > 1024 {
-                return Err(Problem::at(&name, 1, format!("the header's column {} is longer than 1024 characters: is this a CSV file?", index + 1)));
+                return Err(Problem::at(
+                    &name,
+                    1,
+                    format!(
+                        "the header's column {} is longer than 1024 characters: is this a CSV file?",
+                        index + 1
+                    ),
+                ));
             }
             headers.push(text.trim().to_owned());
         }
-        Ok(Self { name, headers, size, reader })
+        Ok(Self {
+            name,
+            headers,
+            size,
+            reader,
+        })
     }
 
     /// Reads the next non-blank row into `record`. `Ok(None)` at the end of the file. A row
     /// whose width differs from the header's, or with a value that is not UTF-8 or too long,
     /// is a problem for that line; the caller goes on with the next row.
-    pub fn next_row<'a>(&mut self, record: &'a mut ByteRecord) -> Result<Option<Row<'a>>, RowError> {
+    pub fn next_row<'a>(
+        &mut self,
+        record: &'a mut ByteRecord,
+    ) -> Result<Option<Row<'a>>, RowError> {
         loop {
             let more = self
                 .reader
@@ -101,7 +142,9 @@ impl CsvFile {
                 return Ok(None);
             }
             let line = record.position().map_or(0, csv::Position::line);
-            let blank = record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace));
+            let blank = record
+                .iter()
+                .all(|field| field.iter().all(u8::is_ascii_whitespace));
             if blank {
                 continue;
             }
@@ -109,18 +152,42 @@ impl CsvFile {
                 return Err(RowError::Row(Problem::at(
                     &self.name,
                     line,
-                    format!("this row has {} fields but the header has {} (a stray comma or quote?)", record.len(), self.headers.len()),
+                    format!(
+                        "this row has {} fields but the header has {} (a stray comma or quote?)",
+                        record.len(),
+                        self.headers.len()
+                    ),
                 )));
             }
             for (index, field) in record.iter().enumerate() {
                 let column = self.headers.get(index).map_or("?", String::as_str);
                 if field.len() > MAX_VALUE_BYTES {
-                    let shown = String::from_utf8_lossy(&field[..200.min(field.len())]).into_owned();
-                    return Err(RowError::Row(Problem::value(&self.name, line, column, &shown, format!("value is {} bytes long; the limit is {} (an unclosed quote?)", field.len(), MAX_VALUE_BYTES))));
+                    let shown =
+                        String::from_utf8_lossy(&field[..200.min(field.len())]).into_owned();
+                    return Err(RowError::Row(Problem::value(
+                        &self.name,
+                        line,
+                        column,
+                        &shown,
+                        format!(
+                            "value is {} bytes long; the limit is {} (an unclosed quote?)",
+                            field.len(),
+                            MAX_VALUE_BYTES
+                        ),
+                    )));
                 }
                 if let Err(error) = std::str::from_utf8(field) {
                     let shown = String::from_utf8_lossy(field).into_owned();
-                    return Err(RowError::Row(Problem::value(&self.name, line, column, &shown, format!("not UTF-8 text (invalid byte at position {}): save the file as UTF-8", error.valid_up_to() + 1))));
+                    return Err(RowError::Row(Problem::value(
+                        &self.name,
+                        line,
+                        column,
+                        &shown,
+                        format!(
+                            "not UTF-8 text (invalid byte at position {}): save the file as UTF-8",
+                            error.valid_up_to() + 1
+                        ),
+                    )));
                 }
             }
             return Ok(Some(Row { line, record }));

@@ -2,10 +2,10 @@
 //! refusal recorded as a problem naming the column and value. A row with any problem yields
 //! no record.
 
+use crate::Format;
 use crate::columns::ColumnMap;
 use crate::problem::Problem;
 use crate::reader::Row;
-use crate::Format;
 use abm_core::{
     Account, AccountType, Activity, ActivityId, ActivityKind, Attributes, Consent, CrmId, Domain,
     Email, IntentSignal, LawfulBasis, Opportunity, Score, Topic, ValueError, parse_bool,
@@ -22,7 +22,12 @@ pub(crate) struct Fields<'r> {
 
 impl<'r> Fields<'r> {
     pub fn new(file: &'r str, row: &'r Row<'r>, map: &'r ColumnMap) -> Self {
-        Self { file, row, map, problems: Vec::new() }
+        Self {
+            file,
+            row,
+            map,
+            problems: Vec::new(),
+        }
     }
 
     pub fn text(&self, field: &str) -> Option<&'r str> {
@@ -34,16 +39,29 @@ impl<'r> Fields<'r> {
     }
 
     fn column(&self, field: &str) -> String {
-        self.map.get(field).map_or_else(|| field.to_owned(), |index| self.map.header(index).to_owned())
+        self.map.get(field).map_or_else(
+            || field.to_owned(),
+            |index| self.map.header(index).to_owned(),
+        )
     }
 
     pub fn problem(&mut self, field: &str, value: &str, message: impl Into<String>) {
         let column = self.column(field);
-        self.problems.push(Problem::value(self.file, self.row.line, &column, value, message));
+        self.problems.push(Problem::value(
+            self.file,
+            self.row.line,
+            &column,
+            value,
+            message,
+        ));
     }
 
     /// Parses an optional field; an empty cell is `None`, a bad one a problem.
-    pub fn parse<T>(&mut self, field: &str, parser: impl FnOnce(&str) -> Result<T, ValueError>) -> Option<T> {
+    pub fn parse<T>(
+        &mut self,
+        field: &str,
+        parser: impl FnOnce(&str) -> Result<T, ValueError>,
+    ) -> Option<T> {
         let text = self.text(field)?;
         match parser(text) {
             Ok(value) => Some(value),
@@ -55,10 +73,21 @@ impl<'r> Fields<'r> {
     }
 
     /// Parses a field that must have a value.
-    pub fn required<T>(&mut self, field: &str, parser: impl FnOnce(&str) -> Result<T, ValueError>) -> Option<T> {
+    pub fn required<T>(
+        &mut self,
+        field: &str,
+        parser: impl FnOnce(&str) -> Result<T, ValueError>,
+    ) -> Option<T> {
         if self.text(field).is_none() {
             let column = self.column(field);
-            self.problems.push(Problem { column: Some(column), ..Problem::at(self.file, self.row.line, format!("{field} is required but empty")) });
+            self.problems.push(Problem {
+                column: Some(column),
+                ..Problem::at(
+                    self.file,
+                    self.row.line,
+                    format!("{field} is required but empty"),
+                )
+            });
             return None;
         }
         self.parse(field, parser)
@@ -69,7 +98,11 @@ impl<'r> Fields<'r> {
         self.map
             .extra
             .iter()
-            .filter_map(|(index, header)| self.row.get(*index).map(|value| (header.clone(), value.to_owned())))
+            .filter_map(|(index, header)| {
+                self.row
+                    .get(*index)
+                    .map(|value| (header.clone(), value.to_owned()))
+            })
             .collect()
     }
 
@@ -82,7 +115,9 @@ impl<'r> Fields<'r> {
 }
 
 fn list(text: &str) -> impl Iterator<Item = &str> {
-    text.split([';', ',']).map(str::trim).filter(|item| !item.is_empty())
+    text.split([';', ','])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 pub(crate) fn account(mut fields: Fields<'_>) -> Result<Account, Vec<Problem>> {
@@ -92,7 +127,11 @@ pub(crate) fn account(mut fields: Fields<'_>) -> Result<Account, Vec<Problem>> {
     let revenue = fields.parse("revenue", parse_money);
     let parent_crm_id = fields.parse("parent_crm_id", CrmId::parse);
     let parent_domain = fields.parse("parent_domain", Domain::parse);
-    let aliases = fields.parse("aliases", |text| list(text).map(Domain::parse).collect::<Result<std::collections::BTreeSet<_>, _>>());
+    let aliases = fields.parse("aliases", |text| {
+        list(text)
+            .map(Domain::parse)
+            .collect::<Result<std::collections::BTreeSet<_>, _>>()
+    });
     let record = domain.map(|domain| {
         let mut account = Account::new(domain);
         account.crm_id = crm_id;
@@ -102,7 +141,10 @@ pub(crate) fn account(mut fields: Fields<'_>) -> Result<Account, Vec<Problem>> {
         account.revenue = revenue;
         account.country = fields.owned("country");
         account.region = fields.owned("region");
-        account.technologies = fields.text("technologies").map(|text| list(text).map(str::to_owned).collect()).unwrap_or_default();
+        account.technologies = fields
+            .text("technologies")
+            .map(|text| list(text).map(str::to_owned).collect())
+            .unwrap_or_default();
         account.account_type = fields.text("type").map(AccountType::from_crm);
         account.owner = fields.owned("owner");
         account.parent_crm_id = parent_crm_id;
@@ -131,7 +173,10 @@ pub(crate) struct PersonRecord {
     pub attributes: Attributes,
 }
 
-pub(crate) fn person(mut fields: Fields<'_>, domain_field: &str) -> Result<PersonRecord, Vec<Problem>> {
+pub(crate) fn person(
+    mut fields: Fields<'_>,
+    domain_field: &str,
+) -> Result<PersonRecord, Vec<Problem>> {
     let email = fields.required("email", Email::parse);
     let crm_id = fields.parse("crm_id", CrmId::parse);
     let account_crm_id = fields.parse("account_crm_id", CrmId::parse);
@@ -147,7 +192,10 @@ pub(crate) fn person(mut fields: Fields<'_>, domain_field: &str) -> Result<Perso
         company: fields.owned("company"),
         account_crm_id,
         domain,
-        consent: Consent { opted_out, lawful_basis },
+        consent: Consent {
+            opted_out,
+            lawful_basis,
+        },
         attributes: fields.attributes(),
     });
     fields.finish(record)
@@ -162,23 +210,30 @@ pub(crate) fn opportunity(mut fields: Fields<'_>) -> Result<Opportunity, Vec<Pro
     let close_date = fields.parse("close_date", parse_date);
     let stage = fields.owned("stage");
     // HubSpot deals have no IsClosed/IsWon: read them from the stage name then.
-    let stage_key = stage.as_deref().map(crate::columns::normalise).unwrap_or_default();
+    let stage_key = stage
+        .as_deref()
+        .map(crate::columns::normalise)
+        .unwrap_or_default();
     let stage_won = stage_key.contains("closedwon") || stage_key == "won";
     let stage_lost = stage_key.contains("closedlost") || stage_key == "lost";
-    let closed = fields.parse("closed", parse_bool).unwrap_or(stage_won || stage_lost);
+    let closed = fields
+        .parse("closed", parse_bool)
+        .unwrap_or(stage_won || stage_lost);
     let won = fields.parse("won", parse_bool).unwrap_or(stage_won);
-    let record = crm_id.zip(created_on).map(|(crm_id, created_on)| Opportunity {
-        crm_id,
-        account_crm_id,
-        account_domain,
-        name: fields.owned("name"),
-        amount,
-        stage,
-        created_on,
-        close_date,
-        closed,
-        won,
-    });
+    let record = crm_id
+        .zip(created_on)
+        .map(|(crm_id, created_on)| Opportunity {
+            crm_id,
+            account_crm_id,
+            account_domain,
+            name: fields.owned("name"),
+            amount,
+            stage,
+            created_on,
+            close_date,
+            closed,
+            won,
+        });
     if let Some(opportunity) = &record
         && let Err((field, error)) = opportunity.validate()
     {
@@ -193,10 +248,19 @@ pub(crate) fn intent(mut fields: Fields<'_>, format: Format) -> Result<IntentSig
     let topic = fields.required("topic", Topic::parse);
     let date = fields.required("date", parse_date);
     let score = fields.required("score", Score::parse);
-    let source = fields.owned("source").unwrap_or_else(|| format.default_source().to_owned());
+    let source = fields
+        .owned("source")
+        .unwrap_or_else(|| format.default_source().to_owned());
     let company_name = fields.owned("company_name");
     let record = match (domain, topic, date, score) {
-        (Some(domain), Some(topic), Some(date), Some(score)) => Some(IntentSignal { domain, topic, date, score, source, company_name }),
+        (Some(domain), Some(topic), Some(date), Some(score)) => Some(IntentSignal {
+            domain,
+            topic,
+            date,
+            score,
+            source,
+            company_name,
+        }),
         _ => None,
     };
     fields.finish(record)

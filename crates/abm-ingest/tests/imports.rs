@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use abm_core::identity::FreeMailDomains;
-use abm_ingest::{Format, ImportError, ImportKind, ImportOptions, ImportReport, NoProgress, import};
+use abm_ingest::{
+    Format, ImportError, ImportKind, ImportOptions, ImportReport, NoProgress, import,
+};
 use abm_store::{Counts, Store};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,24 @@ use std::path::{Path, PathBuf};
 struct World {
     directory: tempfile::TempDir,
     store: Box<dyn Store>,
+    _postgres: Option<PostgresDatabase>,
+}
+
+/// A fresh PostgreSQL database for one test, dropped at the end.
+struct PostgresDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }
 
 impl World {
@@ -19,7 +39,33 @@ impl World {
         let directory = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", directory.path().join("abm.db").display());
         let store = abm_store::open(&url).unwrap();
-        Self { directory, store }
+        Self {
+            directory,
+            store,
+            _postgres: None,
+        }
+    }
+
+    /// The same on PostgreSQL; `None` only when ABM_TEST_SKIP_POSTGRES=1.
+    fn postgres() -> Option<Self> {
+        if std::env::var("ABM_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
+            return None;
+        }
+        let server = std::env::var("ABM_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut client = postgres::Client::connect(&server, postgres::NoTls)
+            .unwrap_or_else(|error| panic!("PostgreSQL at {server} cannot be reached ({error}); set ABM_TEST_POSTGRES_URL, or ABM_TEST_SKIP_POSTGRES=1"));
+        let name = format!("abm_ingest_{:016x}", rand::random::<u64>());
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+        let store = abm_store::open(&url).unwrap();
+        Some(Self {
+            directory: tempfile::tempdir().unwrap(),
+            store,
+            _postgres: Some(PostgresDatabase { server, name }),
+        })
     }
 
     fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
@@ -32,7 +78,12 @@ impl World {
         self.import_with(kind, files, |_| {})
     }
 
-    fn import_with(&mut self, kind: ImportKind, files: &[&Path], adjust: impl FnOnce(&mut ImportOptions)) -> Result<ImportReport, ImportError> {
+    fn import_with(
+        &mut self,
+        kind: ImportKind,
+        files: &[&Path],
+        adjust: impl FnOnce(&mut ImportOptions),
+    ) -> Result<ImportReport, ImportError> {
         let mut options = ImportOptions {
             kind,
             files: files.iter().map(|path| path.to_path_buf()).collect(),
@@ -53,11 +104,22 @@ impl World {
         let problems = match self.import(kind, &[&path]) {
             Err(ImportError::Problems(problems)) => problems,
             Err(other) => panic!("expected problems, got {other}"),
-            Ok(report) => panic!("expected problems, got a report of {} rows", report.rows_read),
+            Ok(report) => panic!(
+                "expected problems, got a report of {} rows",
+                report.rows_read
+            ),
         };
-        assert_eq!(self.counts(), before, "a refused import changed the database");
+        assert_eq!(
+            self.counts(),
+            before,
+            "a refused import changed the database"
+        );
         let dir = format!("{}/", self.directory.path().display());
-        problems.listed.iter().map(|problem| problem.to_string().replace(&dir, "")).collect()
+        problems
+            .listed
+            .iter()
+            .map(|problem| problem.to_string().replace(&dir, ""))
+            .collect()
     }
 
     fn counts(&mut self) -> Counts {
@@ -79,17 +141,34 @@ fn accounts(world: &mut World) -> ImportReport {
 fn salesforce_accounts_import_with_bom_quotes_newlines_and_separators() {
     let mut world = World::new();
     let report = accounts(&mut world);
-    assert_eq!((report.rows_read, report.inserted, report.updated), (2, 2, 0));
+    assert_eq!(
+        (report.rows_read, report.inserted, report.updated),
+        (2, 2, 0)
+    );
     assert_eq!(report.files[0].format, Format::Salesforce);
     assert_eq!(report.files[0].other_columns, vec!["Segment__c".to_owned()]);
-    let (_, acme) = world.store.account_by_domain(&abm_core::Domain::parse("acme.co.uk").unwrap()).unwrap().unwrap();
+    let (_, acme) = world
+        .store
+        .account_by_domain(&abm_core::Domain::parse("acme.co.uk").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(acme.employees, Some(1200));
     assert_eq!(acme.revenue, Some(250_000_000.0));
     assert_eq!(acme.account_type, Some(abm_core::AccountType::Customer));
-    assert_eq!(acme.attributes.get("Segment__c").map(String::as_str), Some("Enterprise"));
-    let (_, globex) = world.store.account_by_domain(&abm_core::Domain::parse("globex.com").unwrap()).unwrap().unwrap();
+    assert_eq!(
+        acme.attributes.get("Segment__c").map(String::as_str),
+        Some("Enterprise")
+    );
+    let (_, globex) = world
+        .store
+        .account_by_domain(&abm_core::Domain::parse("globex.com").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(globex.name.as_deref(), Some("Globex, Inc."));
-    assert_eq!(globex.technologies.iter().cloned().collect::<Vec<_>>(), ["Oracle", "SAP"]);
+    assert_eq!(
+        globex.technologies.iter().cloned().collect::<Vec<_>>(),
+        ["Oracle", "SAP"]
+    );
 
     // Importing the same file again changes nothing.
     let again = accounts(&mut world);
@@ -116,12 +195,24 @@ fn hubspot_leads_resolve_and_free_mail_never_matches() {
     assert_eq!((counts.leads, counts.matched_leads), (4, 2));
 
     // Initech appears later: its lead is matched by re-resolution; gmail still never is.
-    let initech = world.file("initech.csv", "domain,name\ninitech.com,Initech\ngmail.com,Google Mail\n");
+    let initech = world.file(
+        "initech.csv",
+        "domain,name\ninitech.com,Initech\ngmail.com,Google Mail\n",
+    );
     let problems = match world.import(ImportKind::Accounts, &[&initech]) {
         Err(ImportError::Problems(problems)) => problems,
-        other => panic!("free-mail account must be refused: {:?}", other.map(|r| r.rows_read)),
+        other => panic!(
+            "free-mail account must be refused: {:?}",
+            other.map(|r| r.rows_read)
+        ),
     };
-    assert!(problems.listed[0].to_string().contains("gmail.com is a free-mail or disposable-mail domain"), "{:?}", problems.listed);
+    assert!(
+        problems.listed[0]
+            .to_string()
+            .contains("gmail.com is a free-mail or disposable-mail domain"),
+        "{:?}",
+        problems.listed
+    );
     let initech = world.file("initech2.csv", "domain,name\ninitech.com,Initech\n");
     let report = world.import(ImportKind::Accounts, &[&initech]).unwrap();
     assert_eq!(report.rematched.leads, 1);
@@ -153,14 +244,22 @@ fn contacts_without_account_are_kept_as_leads_and_promoted_later() {
 fn activities_file(rows: usize, bad_row: Option<usize>) -> String {
     let mut text = String::from("id,occurred_at,type,email,domain,url,topic,campaign,channel\n");
     for index in 0..rows {
-        let date = if Some(index) == bad_row { "2026-02-30T10:00:00Z".to_owned() } else { format!("2026-03-{:02}T10:{:02}:00Z", 1 + index % 28, index % 60) };
+        let date = if Some(index) == bad_row {
+            "2026-02-30T10:00:00Z".to_owned()
+        } else {
+            format!("2026-03-{:02}T10:{:02}:00Z", 1 + index % 28, index % 60)
+        };
         let who = match index % 4 {
             0 => "ann@acme.co.uk,,",
             1 => "someone@globex.com,,",
             2 => ",www.acme.co.uk,",
             _ => "x@unknown-startup.io,,",
         };
-        writeln!(text, "act-{index},{date},page_view,{who}/pricing,Intent Data,Q3 ABM,web").unwrap();
+        writeln!(
+            text,
+            "act-{index},{date},page_view,{who}/pricing,Intent Data,Q3 ABM,web"
+        )
+        .unwrap();
     }
     text
 }
@@ -173,13 +272,23 @@ fn activities_resolve_deduplicate_and_rematch() {
     let report = world.import(ImportKind::Activities, &[&path]).unwrap();
     assert_eq!((report.inserted, report.unmatched), (400, 400));
     accounts(&mut world);
-    let contacts = world.file("contacts.csv", "email,first_name,account_domain\nann@acme.co.uk,Ann,acme.co.uk\n");
+    let contacts = world.file(
+        "contacts.csv",
+        "email,first_name,account_domain\nann@acme.co.uk,Ann,acme.co.uk\n",
+    );
     let report = world.import(ImportKind::Contacts, &[&contacts]).unwrap();
     assert_eq!(report.inserted, 1);
     let counts = world.counts();
-    assert_eq!((counts.activities, counts.unmatched_activities), (400, 100), "only unknown-startup.io stays unmatched");
+    assert_eq!(
+        (counts.activities, counts.unmatched_activities),
+        (400, 100),
+        "only unknown-startup.io stays unmatched"
+    );
     let again = world.import(ImportKind::Activities, &[&path]).unwrap();
-    assert_eq!((again.inserted, again.unchanged, again.unmatched), (0, 400, 100));
+    assert_eq!(
+        (again.inserted, again.unchanged, again.unmatched),
+        (0, 400, 100)
+    );
     assert_eq!(world.counts().activities, 400);
 }
 
@@ -187,23 +296,48 @@ fn activities_resolve_deduplicate_and_rematch() {
 fn the_same_activity_twice_in_one_file() {
     let mut world = World::new();
     let same = "id,occurred_at,type,email\na-1,2026-03-01T10:00:00Z,page_view,jo@acme.com\na-1,2026-03-01T10:00:00Z,page_view,jo@acme.com\n";
-    let report = world.import(ImportKind::Activities, &[&world.file("same.csv", same)]).unwrap();
+    let report = world
+        .import(ImportKind::Activities, &[&world.file("same.csv", same)])
+        .unwrap();
     assert_eq!((report.inserted, report.unchanged), (1, 1));
     let problems = world.refused(
         ImportKind::Activities,
         "twice.csv",
         "id,occurred_at,type,email\nb-1,2026-03-01T10:00:00Z,page_view,jo@acme.com\nb-2,2026-03-01T10:00:00Z,page_view,jo@acme.com\nb-1,2026-03-02T10:00:00Z,email_open,jo@acme.com\n",
     );
-    assert_eq!(problems, ["twice.csv:4: activity id \"b-1\" appears twice with different content (first at twice.csv:2); an id names exactly one activity"]);
-    let problems = world.refused(ImportKind::Accounts, "accounts-twice.csv", "Id,Website,Name\n001A,acme.com,Acme\n001A,acme.com,Acme Corp\n");
-    assert_eq!(problems, ["accounts-twice.csv:3: 001A appears twice with different content: lines 2 and 3; keep one"]);
+    assert_eq!(
+        problems,
+        [
+            "twice.csv:4: activity id \"b-1\" appears twice with different content (first at twice.csv:2); an id names exactly one activity"
+        ]
+    );
+    let problems = world.refused(
+        ImportKind::Accounts,
+        "accounts-twice.csv",
+        "Id,Website,Name\n001A,acme.com,Acme\n001A,acme.com,Acme Corp\n",
+    );
+    assert_eq!(
+        problems,
+        [
+            "accounts-twice.csv:3: 001A appears twice with different content: lines 2 and 3; keep one"
+        ]
+    );
 }
 
 #[test]
 fn a_bad_date_in_row_50000_of_100000_changes_nothing() {
     let mut world = World::new();
-    let problems = world.refused(ImportKind::Activities, "big.csv", activities_file(100_000, Some(49_999)));
-    assert_eq!(problems, ["big.csv:50001: column \"occurred_at\", value \"2026-02-30T10:00:00Z\": not a timestamp: use RFC 3339, e.g. 2026-03-01T10:00:00Z"]);
+    let problems = world.refused(
+        ImportKind::Activities,
+        "big.csv",
+        activities_file(100_000, Some(49_999)),
+    );
+    assert_eq!(
+        problems,
+        [
+            "big.csv:50001: column \"occurred_at\", value \"2026-02-30T10:00:00Z\": not a timestamp: use RFC 3339, e.g. 2026-03-01T10:00:00Z"
+        ]
+    );
     assert_eq!(world.counts().activities, 0);
 }
 
@@ -222,14 +356,22 @@ fn all_or_nothing_across_files_and_up_to_twenty_problems() {
     };
     assert_eq!((problems.listed.len(), problems.total), (20, 30));
     assert!(problems.listed[0].to_string().ends_with("bad.csv:2: column \"type\", value \"teleport\": unknown activity type: use one of page_view, form_fill, content_download, email_sent, email_open, email_click, email_reply, ad_impression, ad_click, webinar_registered, webinar_attended, meeting_held, call, direct_mail, chat, trial_signup, other"), "{}", problems.listed[0]);
-    assert_eq!(world.counts().activities, 0, "the good file must not be imported either");
+    assert_eq!(
+        world.counts().activities,
+        0,
+        "the good file must not be imported either"
+    );
 }
 
 #[test]
 fn dry_run_counts_but_writes_nothing() {
     let mut world = World::new();
     let path = world.file("accounts.csv", SF_ACCOUNTS);
-    let report = world.import_with(ImportKind::Accounts, &[&path], |options| options.dry_run = true).unwrap();
+    let report = world
+        .import_with(ImportKind::Accounts, &[&path], |options| {
+            options.dry_run = true
+        })
+        .unwrap();
     assert_eq!((report.dry_run, report.inserted), (true, 2));
     assert_eq!(world.counts().accounts, 0);
 }
@@ -237,7 +379,10 @@ fn dry_run_counts_but_writes_nothing() {
 #[test]
 fn column_mapping_overrides() {
     let mut world = World::new();
-    let path = world.file("odd.csv", "Company,Web Address,Stack\nAcme,acme.com,Salesforce;Marketo\n");
+    let path = world.file(
+        "odd.csv",
+        "Company,Web Address,Stack\nAcme,acme.com,Salesforce;Marketo\n",
+    );
     let report = world
         .import_with(ImportKind::Accounts, &[&path], |options| {
             options.overrides = vec![
@@ -247,7 +392,11 @@ fn column_mapping_overrides() {
         })
         .unwrap();
     assert_eq!(report.inserted, 1);
-    let (_, acme) = world.store.account_by_domain(&abm_core::Domain::parse("acme.com").unwrap()).unwrap().unwrap();
+    let (_, acme) = world
+        .store
+        .account_by_domain(&abm_core::Domain::parse("acme.com").unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(acme.technologies.len(), 2);
 }
 
@@ -278,7 +427,11 @@ fn bad_input_is_refused_with_file_line_column_and_value() {
     ];
     for (kind, name, contents, expected) in cases {
         let problems = world.refused(kind, name, contents);
-        assert!(problems[0].starts_with(expected), "{name}: got {:?}\nexpected it to start with {expected:?}", problems[0]);
+        assert!(
+            problems[0].starts_with(expected),
+            "{name}: got {:?}\nexpected it to start with {expected:?}",
+            problems[0]
+        );
     }
 }
 
@@ -289,8 +442,17 @@ fn a_ten_megabyte_line_is_refused() {
     contents.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
     contents.push(b'\n');
     let problems = world.refused(ImportKind::Accounts, "long.csv", contents);
-    assert!(problems[0].starts_with("long.csv:2: column \"Name\", value \"xxxx"), "{}", problems[0]);
-    assert!(problems[0].ends_with("value is 10485760 bytes long; the limit is 65536 (an unclosed quote?)"), "{}", problems[0]);
+    assert!(
+        problems[0].starts_with("long.csv:2: column \"Name\", value \"xxxx"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[0]
+            .ends_with("value is 10485760 bytes long; the limit is 65536 (an unclosed quote?)"),
+        "{}",
+        problems[0]
+    );
 }
 
 /// Large enough (over 50,000 expected rows into a smaller table) for SQLite's bulk lane.
@@ -302,7 +464,32 @@ fn bulk_file(rows: usize, extra: &str) -> String {
 
 #[test]
 fn the_bulk_lane_deduplicates_like_the_incremental_one() {
-    let mut world = World::new();
+    bulk_lane(World::new(), World::new());
+    if let (Some(world), Some(fresh)) = (World::postgres(), World::postgres()) {
+        bulk_lane(world, fresh);
+    }
+}
+
+#[test]
+fn a_bad_row_on_postgresql_changes_nothing() {
+    let Some(mut world) = World::postgres() else {
+        return;
+    };
+    accounts(&mut world);
+    let problems = world.refused(
+        ImportKind::Activities,
+        "big.csv",
+        activities_file(2_000, Some(1_500)),
+    );
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].starts_with("big.csv:1502: column \"occurred_at\""),
+        "{}",
+        problems[0]
+    );
+}
+
+fn bulk_lane(mut world: World, mut fresh: World) {
     accounts(&mut world);
     let generated = activities_file(60_000, None);
     let line = |index: usize| generated.lines().nth(index + 1).unwrap().to_owned();
@@ -313,18 +500,46 @@ fn the_bulk_lane_deduplicates_like_the_incremental_one() {
     let path = world.file("bulk.csv", bulk_file(60_000, &format!("{}\n", line(7))));
     let report = world.import(ImportKind::Activities, &[&path]).unwrap();
     assert_eq!(report.rows_read, 60_001);
-    assert_eq!((report.inserted, report.unchanged, report.kept_existing), (59_998, 2, 1), "act-5 kept as stored; act-6 and the repeated act-7 unchanged");
+    assert_eq!(
+        (report.inserted, report.unchanged, report.kept_existing),
+        (59_998, 2, 1),
+        "act-5 kept as stored; act-6 and the repeated act-7 unchanged"
+    );
     assert_eq!(world.counts().activities, 60_000);
     // The indexes are back: the same file again goes through the incremental lane.
     let again = world.import(ImportKind::Activities, &[&path]).unwrap();
-    assert_eq!((again.inserted, again.unchanged, again.kept_existing), (0, 60_000, 1));
+    assert_eq!(
+        (again.inserted, again.unchanged, again.kept_existing),
+        (0, 60_000, 1)
+    );
 
     // A conflicting repeat inside a bulk load is refused, naming both lines.
-    let mut fresh = World::new();
-    let problems = fresh.refused(ImportKind::Activities, "conflict.csv", bulk_file(60_000, "act-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,\n"));
-    assert_ne!(line(9), "act-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,");
-    assert_eq!(problems, ["conflict.csv:60002: activity id \"act-9\" appears twice with different content (first at conflict.csv:11); an id names exactly one activity"]);
+    let problems = fresh.refused(
+        ImportKind::Activities,
+        "conflict.csv",
+        bulk_file(
+            60_000,
+            "act-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,\n",
+        ),
+    );
+    assert_ne!(
+        line(9),
+        "act-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,"
+    );
+    assert_eq!(
+        problems,
+        [
+            "conflict.csv:60002: activity id \"act-9\" appears twice with different content (first at conflict.csv:11); an id names exactly one activity"
+        ]
+    );
     assert_eq!(fresh.counts().activities, 0);
     let clean = fresh.file("clean.csv", bulk_file(60_000, ""));
-    assert_eq!(fresh.import(ImportKind::Activities, &[&clean]).unwrap().inserted, 60_000, "the rolled-back bulk lane left its indexes in place");
+    assert_eq!(
+        fresh
+            .import(ImportKind::Activities, &[&clean])
+            .unwrap()
+            .inserted,
+        60_000,
+        "the rolled-back bulk lane left its indexes in place"
+    );
 }

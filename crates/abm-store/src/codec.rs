@@ -18,11 +18,13 @@ pub(crate) fn encode_map(values: &Attributes) -> String {
 }
 
 fn decode_list(text: &str) -> Result<BTreeSet<String>> {
-    serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("list {text:?}: {error}")))
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Corrupt(format!("list {text:?}: {error}")))
 }
 
 fn decode_map(text: &str) -> Result<Attributes> {
-    serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("attributes {text:?}: {error}")))
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Corrupt(format!("attributes {text:?}: {error}")))
 }
 
 fn domain(text: &str) -> Result<Domain> {
@@ -34,17 +36,24 @@ fn email(text: &str) -> Result<Email> {
 }
 
 fn crm_id(text: Option<String>) -> Result<Option<CrmId>> {
-    text.map(|text| CrmId::parse(&text).map_err(|error| StoreError::Corrupt(format!("CRM id {text:?}: {error}"))))
-        .transpose()
+    text.map(|text| {
+        CrmId::parse(&text)
+            .map_err(|error| StoreError::Corrupt(format!("CRM id {text:?}: {error}")))
+    })
+    .transpose()
 }
 
 fn lawful_basis(text: Option<String>) -> Result<Option<LawfulBasis>> {
-    text.map(|text| LawfulBasis::parse(&text).map_err(|error| StoreError::Corrupt(format!("lawful basis {text:?}: {error}"))))
-        .transpose()
+    text.map(|text| {
+        LawfulBasis::parse(&text)
+            .map_err(|error| StoreError::Corrupt(format!("lawful basis {text:?}: {error}")))
+    })
+    .transpose()
 }
 
 pub(crate) fn date(text: &str) -> Result<jiff::civil::Date> {
-    text.parse().map_err(|error| StoreError::Corrupt(format!("date {text:?}: {error}")))
+    text.parse()
+        .map_err(|error| StoreError::Corrupt(format!("date {text:?}: {error}")))
 }
 
 /// An account row as both backends read it.
@@ -72,7 +81,10 @@ impl AccountRow {
     pub(crate) fn into_account(self, aliases: Vec<String>) -> Result<(AccountId, Account)> {
         let mut account = Account::new(domain(&self.domain)?);
         account.crm_id = crm_id(self.crm_id)?;
-        account.aliases = aliases.iter().map(|alias| domain(alias)).collect::<Result<_>>()?;
+        account.aliases = aliases
+            .iter()
+            .map(|alias| domain(alias))
+            .collect::<Result<_>>()?;
         account.name = self.name;
         account.industry = self.industry;
         account.employees = self.employees.map(|count| count.max(0) as u64);
@@ -109,7 +121,10 @@ pub(crate) const LEAD_COLUMNS: &str = "id, crm_id, email, first_name, last_name,
 
 impl PersonRow {
     fn consent(&mut self) -> Result<Consent> {
-        Ok(Consent { opted_out: self.opted_out, lawful_basis: lawful_basis(self.lawful_basis.take())? })
+        Ok(Consent {
+            opted_out: self.opted_out,
+            lawful_basis: lawful_basis(self.lawful_basis.take())?,
+        })
     }
 
     pub(crate) fn into_contact(mut self) -> Result<Contact> {
@@ -120,7 +135,10 @@ impl PersonRow {
             first_name: self.first_name,
             last_name: self.last_name,
             title: self.title,
-            account_id: AccountId(self.account_id.ok_or_else(|| StoreError::Corrupt("contact without account".into()))?),
+            account_id: AccountId(
+                self.account_id
+                    .ok_or_else(|| StoreError::Corrupt("contact without account".into()))?,
+            ),
             consent,
             attributes: decode_map(&self.attributes)?,
         })
@@ -160,7 +178,8 @@ pub(crate) const OPPORTUNITY_COLUMNS: &str = "crm_id, account_crm_id, account_do
 impl OpportunityRow {
     pub(crate) fn into_opportunity(self) -> Result<Opportunity> {
         Ok(Opportunity {
-            crm_id: crm_id(Some(self.crm_id))?.ok_or_else(|| StoreError::Corrupt("opportunity without id".into()))?,
+            crm_id: crm_id(Some(self.crm_id))?
+                .ok_or_else(|| StoreError::Corrupt("opportunity without id".into()))?,
             account_crm_id: crm_id(self.account_crm_id)?,
             account_domain: self.account_domain.as_deref().map(domain).transpose()?,
             name: self.name,

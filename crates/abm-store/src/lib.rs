@@ -18,11 +18,11 @@ mod codec;
 mod postgres;
 mod sqlite;
 
+use abm_core::identity::IdentityIndex;
 use abm_core::{
     Account, AccountId, Activity, Contact, ContactId, CrmId, Domain, Email, IntentSignal, Lead,
     Opportunity,
 };
-use abm_core::identity::IdentityIndex;
 
 pub use crate::postgres::PostgresStore;
 pub use crate::sqlite::SqliteStore;
@@ -39,7 +39,9 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
-    #[error("the database was written by a newer abm (schema version {found}, this abm knows {known})")]
+    #[error(
+        "the database was written by a newer abm (schema version {found}, this abm knows {known})"
+    )]
     NewerSchema { found: i64, known: i64 },
 }
 
@@ -57,7 +59,10 @@ pub enum Backend {
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Box::new(PostgresStore::open(url)?))
-    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    } else if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         let path = path.split('?').next().unwrap_or(path);
         Ok(Box::new(SqliteStore::open(path)?))
     } else if url.ends_with(".db") || url.ends_with(".sqlite") {
@@ -187,25 +192,53 @@ pub trait ImportTransaction {
     fn import_id(&self) -> i64;
 
     /// The stored account with this CRM id, else the one owning this domain (primary or alias).
-    fn find_account(&mut self, crm_id: Option<&CrmId>, domain: &Domain) -> Result<Option<(AccountId, Account)>>;
+    fn find_account(
+        &mut self,
+        crm_id: Option<&CrmId>,
+        domain: &Domain,
+    ) -> Result<Option<(AccountId, Account)>>;
     /// The account that owns a domain (primary or alias), if any.
     fn account_owning(&mut self, domain: &Domain) -> Result<Option<AccountId>>;
     fn insert_account(&mut self, account: &Account) -> Result<AccountId>;
     fn update_account(&mut self, id: AccountId, account: &Account) -> Result<()>;
 
-    fn find_contact(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(ContactId, Contact)>>;
-    fn write_contact(&mut self, existing: Option<ContactId>, contact: &Contact) -> Result<ContactId>;
+    fn find_contact(
+        &mut self,
+        crm_id: Option<&CrmId>,
+        email: &Email,
+    ) -> Result<Option<(ContactId, Contact)>>;
+    fn write_contact(
+        &mut self,
+        existing: Option<ContactId>,
+        contact: &Contact,
+    ) -> Result<ContactId>;
 
     /// `origin` says whether the person came as a lead or as a CRM contact whose account was
     /// not found; the latter becomes a contact once its account appears.
     fn find_lead(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(i64, Lead)>>;
-    fn write_lead(&mut self, existing: Option<i64>, lead: &Lead, origin: LeadOrigin, account: Option<AccountId>, account_key: Option<&Domain>) -> Result<()>;
+    fn write_lead(
+        &mut self,
+        existing: Option<i64>,
+        lead: &Lead,
+        origin: LeadOrigin,
+        account: Option<AccountId>,
+        account_key: Option<&Domain>,
+    ) -> Result<()>;
 
     fn find_opportunity(&mut self, crm_id: &CrmId) -> Result<Option<Opportunity>>;
-    fn write_opportunity(&mut self, exists: bool, opportunity: &Opportunity, account: Option<AccountId>) -> Result<()>;
+    fn write_opportunity(
+        &mut self,
+        exists: bool,
+        opportunity: &Opportunity,
+        account: Option<AccountId>,
+    ) -> Result<()>;
 
     /// Stores signals once per (domain, topic, date, source); a changed score updates it.
-    fn write_intent(&mut self, signal: &IntentSignal, account: Option<AccountId>) -> Result<Written>;
+    fn write_intent(
+        &mut self,
+        signal: &IntentSignal,
+        account: Option<AccountId>,
+    ) -> Result<Written>;
 
     /// Announces an activity import of about `expected_rows` rows, before the first batch,
     /// so a backend can choose its fastest lane (SQLite rebuilds its indexes after a bulk load

@@ -17,7 +17,31 @@ use abm_core::{
 use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use std::io::Write;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+/// The activity log's indexes, exactly as the migration creates them (a test checks): a load
+/// that more than doubles the log drops them and builds them again by sorting.
+const ACTIVITY_INDEXES: &[(&str, &str)] = &[
+    (
+        "activities_id",
+        "CREATE UNIQUE INDEX activities_id ON activities(id);",
+    ),
+    (
+        "activities_account",
+        "CREATE INDEX activities_account ON activities(account_id, occurred_at);",
+    ),
+    (
+        "activities_unmatched",
+        "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;",
+    ),
+    (
+        "activities_without_contact",
+        "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
+    ),
+];
 
 /// The advisory lock key that serialises migrations ("abm" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0061_626d;
@@ -41,14 +65,25 @@ impl PostgresStore {
         transaction.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
         )?;
-        let current: i64 = transaction.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
+        let current: i64 = transaction
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )?
+            .get(0);
         let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
         if current > known {
-            return Err(StoreError::NewerSchema { found: current, known });
+            return Err(StoreError::NewerSchema {
+                found: current,
+                known,
+            });
         }
         for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
             transaction.batch_execute(sql)?;
-            transaction.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])?;
+            transaction.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[version],
+            )?;
         }
         transaction.commit()?;
         Ok(())
@@ -94,8 +129,12 @@ fn person_row(row: &Row) -> PersonRow {
     }
 }
 
-fn load_account(client: &mut impl GenericClient, account_id: i64) -> Result<Option<(AccountId, Account)>> {
-    let Some(row) = client.query_opt(&format!("{ACCOUNT_SELECT} WHERE id = $1"), &[&account_id])? else {
+fn load_account(
+    client: &mut impl GenericClient,
+    account_id: i64,
+) -> Result<Option<(AccountId, Account)>> {
+    let Some(row) = client.query_opt(&format!("{ACCOUNT_SELECT} WHERE id = $1"), &[&account_id])?
+    else {
         return Ok(None);
     };
     let aliases: Vec<String> = client
@@ -108,7 +147,10 @@ fn load_account(client: &mut impl GenericClient, account_id: i64) -> Result<Opti
 
 fn account_owning(client: &mut impl GenericClient, domain: &Domain) -> Result<Option<i64>> {
     Ok(client
-        .query_opt("SELECT account_id FROM account_domains WHERE domain = $1", &[&domain.as_str()])?
+        .query_opt(
+            "SELECT account_id FROM account_domains WHERE domain = $1",
+            &[&domain.as_str()],
+        )?
         .map(|row| row.get(0)))
 }
 
@@ -130,26 +172,40 @@ impl Store for PostgresStore {
     }
 
     fn top_unmatched_domains(&mut self, limit: u32) -> Result<Vec<UnmatchedDomain>> {
-        let rows = self.client.query(codec::TOP_UNMATCHED, &[&i64::from(limit)])?;
+        let rows = self
+            .client
+            .query(codec::TOP_UNMATCHED, &[&i64::from(limit)])?;
         Ok(rows
             .iter()
-            .map(|row| UnmatchedDomain { domain: row.get(0), records: row.get::<_, i64>(1).max(0) as u64 })
+            .map(|row| UnmatchedDomain {
+                domain: row.get(0),
+                records: row.get::<_, i64>(1).max(0) as u64,
+            })
             .collect())
     }
 
     fn identity_index(&mut self) -> Result<IdentityIndex> {
         let mut index = IdentityIndex::default();
-        for row in self.client.query("SELECT domain, account_id FROM account_domains", &[])? {
+        for row in self
+            .client
+            .query("SELECT domain, account_id FROM account_domains", &[])?
+        {
             if let Ok(domain) = Domain::parse(row.get(0)) {
                 index.add_account_domain(domain, AccountId(row.get(1)));
             }
         }
-        for row in self.client.query("SELECT crm_id, id FROM accounts WHERE crm_id IS NOT NULL", &[])? {
+        for row in self.client.query(
+            "SELECT crm_id, id FROM accounts WHERE crm_id IS NOT NULL",
+            &[],
+        )? {
             if let Ok(crm_id) = CrmId::parse(row.get(0)) {
                 index.add_account_crm_id(crm_id, AccountId(row.get(1)));
             }
         }
-        for row in self.client.query("SELECT email, id, account_id FROM contacts", &[])? {
+        for row in self
+            .client
+            .query("SELECT email, id, account_id FROM contacts", &[])?
+        {
             if let Ok(email) = Email::parse(row.get(0)) {
                 index.add_contact(email, ContactId(row.get(1)), AccountId(row.get(2)));
             }
@@ -165,13 +221,24 @@ impl Store for PostgresStore {
     }
 
     fn activity_count_for(&mut self, account: AccountId) -> Result<u64> {
-        let count: i64 = self.client.query_one("SELECT COUNT(*) FROM activities WHERE account_id = $1", &[&account.0])?.get(0);
+        let count: i64 = self
+            .client
+            .query_one(
+                "SELECT COUNT(*) FROM activities WHERE account_id = $1",
+                &[&account.0],
+            )?
+            .get(0);
         Ok(count.max(0) as u64)
     }
 
     fn parent_of(&mut self, account: AccountId) -> Result<Option<AccountId>> {
-        let row = self.client.query_opt("SELECT parent_id FROM accounts WHERE id = $1", &[&account.0])?;
-        Ok(row.and_then(|row| row.get::<_, Option<i64>>(0)).map(AccountId))
+        let row = self.client.query_opt(
+            "SELECT parent_id FROM accounts WHERE id = $1",
+            &[&account.0],
+        )?;
+        Ok(row
+            .and_then(|row| row.get::<_, Option<i64>>(0))
+            .map(AccountId))
     }
 
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> {
@@ -182,7 +249,11 @@ impl Store for PostgresStore {
                 &[&record.kind, &record.files.join("\n"), &record.started_at],
             )?
             .get(0);
-        Ok(Box::new(PostgresImport { transaction: Some(transaction), import_id, staged: false }))
+        Ok(Box::new(PostgresImport {
+            transaction: Some(transaction),
+            import_id,
+            staged: false,
+        }))
     }
 }
 
@@ -196,15 +267,22 @@ struct PostgresImport<'a> {
 
 impl<'a> PostgresImport<'a> {
     fn tx(&mut self) -> Result<&mut Transaction<'a>> {
-        self.transaction.as_mut().ok_or_else(|| StoreError::Corrupt("the import transaction is already committed".into()))
+        self.transaction.as_mut().ok_or_else(|| {
+            StoreError::Corrupt("the import transaction is already committed".into())
+        })
     }
 
     fn write_domains(&mut self, id: i64, account: &Account) -> Result<()> {
         let transaction = self.tx()?;
         transaction.execute("DELETE FROM account_domains WHERE account_id = $1", &[&id])?;
-        let insert = transaction.prepare("INSERT INTO account_domains (domain, account_id, is_primary) VALUES ($1, $2, $3)")?;
+        let insert = transaction.prepare(
+            "INSERT INTO account_domains (domain, account_id, is_primary) VALUES ($1, $2, $3)",
+        )?;
         for domain in account.domains() {
-            transaction.execute(&insert, &[&domain.as_str(), &id, &(*domain == account.domain)])?;
+            transaction.execute(
+                &insert,
+                &[&domain.as_str(), &id, &(*domain == account.domain)],
+            )?;
         }
         Ok(())
     }
@@ -216,6 +294,148 @@ impl<'a> PostgresImport<'a> {
         array.copy_from_slice(&values);
         Ok(array)
     }
+}
+
+fn source_line(file: Option<i32>, line: Option<i64>) -> Option<SourceLine> {
+    file.zip(line).map(|(file, line)| SourceLine {
+        file: file.max(0) as u32,
+        line: line.max(0) as u64,
+    })
+}
+
+/// Staged rows whose id is stored with other content: conflicts within this import, or
+/// activities an earlier import stored first (kept as stored).
+fn classify_differing(
+    transaction: &mut Transaction<'_>,
+    import_id: i64,
+    outcome: &mut ActivityOutcome,
+) -> Result<()> {
+    let differing = transaction.query(
+        "SELECT s.id, s.source_file, s.source_line, a.import_id, a.source_file, a.source_line \
+         FROM activity_staging s JOIN activities a ON a.id = s.id WHERE a.fingerprint <> s.fingerprint \
+         ORDER BY s.source_file, s.source_line",
+        &[],
+    )?;
+    for row in &differing {
+        if row.get::<_, Option<i64>>(3) == Some(import_id) {
+            let Some(second) = source_line(row.get(1), row.get(2)) else {
+                continue;
+            };
+            outcome.conflicts.push(ActivityConflict {
+                id: row.get(0),
+                first: source_line(row.get(4), row.get(5)),
+                second,
+            });
+        } else {
+            outcome.kept_existing += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Into a log at least half the size of the load: one set-based insert that skips ids
+/// already stored, maintaining the indexes as it goes.
+fn load_incrementally(
+    transaction: &mut Transaction<'_>,
+    import_id: i64,
+) -> Result<ActivityOutcome> {
+    let inserted = transaction.execute(
+        "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
+         SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1, source_file, source_line \
+         FROM activity_staging ORDER BY source_file, source_line ON CONFLICT (id) DO NOTHING",
+        &[&import_id],
+    )?;
+    let mut outcome = ActivityOutcome {
+        inserted,
+        ..ActivityOutcome::default()
+    };
+    classify_differing(transaction, import_id, &mut outcome)?;
+    Ok(outcome)
+}
+
+/// Into a smaller log (a first load): repeated ids are found by set operations first, then
+/// the indexes are dropped, the new rows appended, and the indexes built again by sorting,
+/// which is several times faster than maintaining a unique index row by row.
+fn load_rebuilding_indexes(
+    transaction: &mut Transaction<'_>,
+    import_id: i64,
+) -> Result<ActivityOutcome> {
+    let mut outcome = ActivityOutcome::default();
+    // Ids already stored: the staged copies are unchanged or kept as stored.
+    classify_differing(transaction, import_id, &mut outcome)?;
+    transaction.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")?;
+    for (name, _) in ACTIVITY_INDEXES {
+        transaction.batch_execute(&format!("DROP INDEX {name}"))?;
+    }
+    let append = "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
+         SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1::bigint, source_file, source_line \
+         FROM activity_staging s WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.id = s.id) ORDER BY source_file, source_line";
+    let (unique_id_name, unique_id_index) = ACTIVITY_INDEXES[0];
+    // Optimistic: a clean load needs one sort, the unique index build. Only if that finds a
+    // repeated id is the load appended again and combed for repeats.
+    transaction.batch_execute("SAVEPOINT activity_ids")?;
+    let appended = transaction.execute(append, &[&import_id])?;
+    let mut removed = 0;
+    if let Err(error) = transaction.batch_execute(unique_id_index) {
+        if error.code() != Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            return Err(error.into());
+        }
+        transaction.batch_execute("ROLLBACK TO SAVEPOINT activity_ids")?;
+        let appended_again = transaction.execute(append, &[&import_id])?;
+        removed = remove_repeats(transaction, import_id, &mut outcome)?;
+        debug_assert_eq!(appended, appended_again);
+        transaction.batch_execute(unique_id_index)?;
+    }
+    transaction.batch_execute("RELEASE SAVEPOINT activity_ids")?;
+    tracing::debug!(index = unique_id_name, removed, "activity ids unique");
+    outcome.inserted = appended.saturating_sub(removed);
+    for (_, create) in &ACTIVITY_INDEXES[1..] {
+        transaction.batch_execute(create)?;
+    }
+    Ok(outcome)
+}
+
+/// After an append that kept every copy of repeated ids: classifies the later copies (same
+/// content: unchanged; other content: a conflict naming both lines) and deletes them, keeping
+/// the first in file order. Returns how many rows were deleted.
+fn remove_repeats(
+    transaction: &mut Transaction<'_>,
+    import_id: i64,
+    outcome: &mut ActivityOutcome,
+) -> Result<u64> {
+    let repeated = transaction.query(
+        "SELECT seq, id, source_file, source_line, fingerprint FROM activities \
+         WHERE import_id = $1 AND id IN (SELECT id FROM activities WHERE import_id = $1 GROUP BY id HAVING COUNT(*) > 1) \
+         ORDER BY id, seq",
+        &[&import_id],
+    )?;
+    let mut kept: Option<(String, Option<SourceLine>, i64)> = None;
+    let mut later = Vec::new();
+    for row in &repeated {
+        let (seq, id, line, fingerprint): (i64, String, Option<SourceLine>, i64) = (
+            row.get(0),
+            row.get(1),
+            source_line(row.get(2), row.get(3)),
+            row.get(4),
+        );
+        match &kept {
+            Some((kept_id, kept_line, kept_fingerprint)) if *kept_id == id => {
+                if *kept_fingerprint != fingerprint
+                    && let Some(second) = line
+                {
+                    outcome.conflicts.push(ActivityConflict {
+                        id,
+                        first: *kept_line,
+                        second,
+                    });
+                }
+                later.push(seq);
+            }
+            _ => kept = Some((id, line, fingerprint)),
+        }
+    }
+    let removed = transaction.execute("DELETE FROM activities WHERE seq = ANY($1)", &[&later])?;
+    Ok(removed)
 }
 
 /// Appends one value in COPY text format: `\N` for NULL, backslash escapes for the
@@ -251,10 +471,17 @@ impl ImportTransaction for PostgresImport<'_> {
         self.import_id
     }
 
-    fn find_account(&mut self, crm_id: Option<&CrmId>, domain: &Domain) -> Result<Option<(AccountId, Account)>> {
+    fn find_account(
+        &mut self,
+        crm_id: Option<&CrmId>,
+        domain: &Domain,
+    ) -> Result<Option<(AccountId, Account)>> {
         let transaction = self.tx()?;
         if let Some(crm_id) = crm_id
-            && let Some(row) = transaction.query_opt("SELECT id FROM accounts WHERE crm_id = $1", &[&crm_id.as_str()])?
+            && let Some(row) = transaction.query_opt(
+                "SELECT id FROM accounts WHERE crm_id = $1",
+                &[&crm_id.as_str()],
+            )?
         {
             return load_account(transaction, row.get(0));
         }
@@ -301,7 +528,11 @@ impl ImportTransaction for PostgresImport<'_> {
         self.write_domains(id.0, account)
     }
 
-    fn find_contact(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(ContactId, Contact)>> {
+    fn find_contact(
+        &mut self,
+        crm_id: Option<&CrmId>,
+        email: &Email,
+    ) -> Result<Option<(ContactId, Contact)>> {
         let row = self.tx()?.query_opt(
             "SELECT id, crm_id, email, first_name, last_name, title, account_id, opted_out, lawful_basis, attributes::text, NULL::text, NULL::text \
              FROM contacts WHERE crm_id = $1 OR email = $2 ORDER BY (crm_id IS NOT DISTINCT FROM $1) DESC LIMIT 1",
@@ -310,12 +541,18 @@ impl ImportTransaction for PostgresImport<'_> {
         row.map(|row| {
             let person = person_row(&row);
             let id = person.id;
-            person.into_contact().map(|contact| (ContactId(id), contact))
+            person
+                .into_contact()
+                .map(|contact| (ContactId(id), contact))
         })
         .transpose()
     }
 
-    fn write_contact(&mut self, existing: Option<ContactId>, contact: &Contact) -> Result<ContactId> {
+    fn write_contact(
+        &mut self,
+        existing: Option<ContactId>,
+        contact: &Contact,
+    ) -> Result<ContactId> {
         let crm_id = contact.crm_id.as_ref().map(CrmId::as_str);
         let basis = contact.consent.lawful_basis.map(|basis| basis.as_str());
         let attributes = codec::encode_map(&contact.attributes);
@@ -354,7 +591,14 @@ impl ImportTransaction for PostgresImport<'_> {
         .transpose()
     }
 
-    fn write_lead(&mut self, existing: Option<i64>, lead: &Lead, origin: LeadOrigin, account: Option<AccountId>, account_key: Option<&Domain>) -> Result<()> {
+    fn write_lead(
+        &mut self,
+        existing: Option<i64>,
+        lead: &Lead,
+        origin: LeadOrigin,
+        account: Option<AccountId>,
+        account_key: Option<&Domain>,
+    ) -> Result<()> {
         let crm_id = lead.crm_id.as_ref().map(CrmId::as_str);
         let website = lead.website.as_ref().map(Domain::as_str);
         let account = account.map(|id| id.0);
@@ -362,8 +606,19 @@ impl ImportTransaction for PostgresImport<'_> {
         let basis = lead.consent.lawful_basis.map(|basis| basis.as_str());
         let attributes = codec::encode_map(&lead.attributes);
         let values: [&(dyn postgres::types::ToSql + Sync); 13] = [
-            &crm_id, &lead.email.as_str(), &lead.first_name, &lead.last_name, &lead.title, &lead.company, &website,
-            &origin.as_str(), &account, &key, &lead.consent.opted_out, &basis, &attributes,
+            &crm_id,
+            &lead.email.as_str(),
+            &lead.first_name,
+            &lead.last_name,
+            &lead.title,
+            &lead.company,
+            &website,
+            &origin.as_str(),
+            &account,
+            &key,
+            &lead.consent.opted_out,
+            &basis,
+            &attributes,
         ];
         let transaction = self.tx()?;
         match existing {
@@ -385,7 +640,10 @@ impl ImportTransaction for PostgresImport<'_> {
 
     fn find_opportunity(&mut self, crm_id: &CrmId) -> Result<Option<Opportunity>> {
         let row = self.tx()?.query_opt(
-            &format!("SELECT {} FROM opportunities WHERE crm_id = $1", codec::OPPORTUNITY_COLUMNS),
+            &format!(
+                "SELECT {} FROM opportunities WHERE crm_id = $1",
+                codec::OPPORTUNITY_COLUMNS
+            ),
             &[&crm_id.as_str()],
         )?;
         row.map(|row| {
@@ -406,7 +664,12 @@ impl ImportTransaction for PostgresImport<'_> {
         .transpose()
     }
 
-    fn write_opportunity(&mut self, exists: bool, opportunity: &Opportunity, account: Option<AccountId>) -> Result<()> {
+    fn write_opportunity(
+        &mut self,
+        exists: bool,
+        opportunity: &Opportunity,
+        account: Option<AccountId>,
+    ) -> Result<()> {
         let sql = if exists {
             "UPDATE opportunities SET account_id = $2, account_crm_id = $3, account_domain = $4, name = $5, amount = $6, stage = $7, created_on = $8, close_date = $9, closed = $10, won = $11 WHERE crm_id = $1"
         } else {
@@ -415,15 +678,27 @@ impl ImportTransaction for PostgresImport<'_> {
         self.tx()?.execute(
             sql,
             &[
-                &opportunity.crm_id.as_str(), &account.map(|id| id.0), &opportunity.account_crm_id.as_ref().map(CrmId::as_str),
-                &opportunity.account_domain.as_ref().map(Domain::as_str), &opportunity.name, &opportunity.amount, &opportunity.stage,
-                &opportunity.created_on, &opportunity.close_date, &opportunity.closed, &opportunity.won,
+                &opportunity.crm_id.as_str(),
+                &account.map(|id| id.0),
+                &opportunity.account_crm_id.as_ref().map(CrmId::as_str),
+                &opportunity.account_domain.as_ref().map(Domain::as_str),
+                &opportunity.name,
+                &opportunity.amount,
+                &opportunity.stage,
+                &opportunity.created_on,
+                &opportunity.close_date,
+                &opportunity.closed,
+                &opportunity.won,
             ],
         )?;
         Ok(())
     }
 
-    fn write_intent(&mut self, signal: &IntentSignal, account: Option<AccountId>) -> Result<Written> {
+    fn write_intent(
+        &mut self,
+        signal: &IntentSignal,
+        account: Option<AccountId>,
+    ) -> Result<Written> {
         let score = i16::from(signal.score.value());
         let transaction = self.tx()?;
         let existing = transaction.query_opt(
@@ -461,35 +736,45 @@ impl ImportTransaction for PostgresImport<'_> {
         let mut buffer = String::with_capacity(batch.len() * 160);
         for row in batch {
             let activity = &row.activity;
-            let numbers = |value: Option<i64>| value.map(|number| number.to_string());
-            let fields: [Option<String>; 14] = [
-                Some(activity.id.as_str().to_owned()),
-                Some(activity.kind.as_str().to_owned()),
-                Some(activity.occurred_at.to_string()),
-                numbers(row.account.map(|id| id.0)),
-                numbers(row.contact.map(|id| id.0)),
-                activity.email.as_ref().map(|email| email.as_str().to_owned()),
-                row.account_key.as_ref().map(|domain| domain.as_str().to_owned()),
-                activity.url.clone(),
-                activity.topic.clone(),
-                activity.campaign.clone(),
-                activity.channel.clone(),
-                Some(row.fingerprint.to_string()),
-                Some(row.source.file.to_string()),
-                Some(row.source.line.to_string()),
+            let number = |value: Option<i64>| value.map(|number| number.to_string());
+            let occurred_at = activity.occurred_at.to_string();
+            let numbers = [
+                number(row.account.map(|id| id.0)),
+                number(row.contact.map(|id| id.0)),
+                number(Some(row.fingerprint)),
+                number(Some(i64::from(row.source.file))),
+                number(Some(row.source.line as i64)),
             ];
-            for (index, value) in fields.iter().enumerate() {
+            let fields: [Option<&str>; 14] = [
+                Some(activity.id.as_str()),
+                Some(activity.kind.as_str()),
+                Some(&occurred_at),
+                numbers[0].as_deref(),
+                numbers[1].as_deref(),
+                activity.email.as_ref().map(Email::as_str),
+                row.account_key.as_ref().map(Domain::as_str),
+                activity.url.as_deref(),
+                activity.topic.as_deref(),
+                activity.campaign.as_deref(),
+                activity.channel.as_deref(),
+                numbers[2].as_deref(),
+                numbers[3].as_deref(),
+                numbers[4].as_deref(),
+            ];
+            for (index, value) in fields.into_iter().enumerate() {
                 if index > 0 {
                     buffer.push('\t');
                 }
-                copy_field(&mut buffer, value.as_deref());
+                copy_field(&mut buffer, value);
             }
             buffer.push('\n');
         }
         let mut writer = self.tx()?.copy_in(
             "COPY activity_staging (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line) FROM STDIN",
         )?;
-        writer.write_all(buffer.as_bytes()).map_err(|error| StoreError::Corrupt(format!("COPY to PostgreSQL failed: {error}")))?;
+        writer
+            .write_all(buffer.as_bytes())
+            .map_err(|error| StoreError::Corrupt(format!("COPY to PostgreSQL failed: {error}")))?;
         writer.finish()?;
         Ok(ActivityOutcome::default())
     }
@@ -500,38 +785,25 @@ impl ImportTransaction for PostgresImport<'_> {
         }
         let import_id = self.import_id;
         let transaction = self.tx()?;
-        let staged: i64 = transaction.query_one("SELECT COUNT(*) FROM activity_staging", &[])?.get(0);
-        let inserted = transaction.execute(
-            "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
-             SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1, source_file, source_line \
-             FROM activity_staging ORDER BY source_file, source_line ON CONFLICT (id) DO NOTHING",
-            &[&import_id],
-        )?;
-        let mut outcome = ActivityOutcome { inserted, ..ActivityOutcome::default() };
-        // Staged rows whose id is now stored with other content: conflicts within this import,
-        // or activities an earlier import stored first (kept as stored).
-        let differing = transaction.query(
-            "SELECT s.id, s.source_file, s.source_line, a.import_id, a.source_file, a.source_line \
-             FROM activity_staging s JOIN activities a ON a.id = s.id WHERE a.fingerprint <> s.fingerprint ORDER BY s.source_file, s.source_line",
-            &[],
-        )?;
-        for row in &differing {
-            let stored_import: Option<i64> = row.get(3);
-            if stored_import == Some(import_id) {
-                let first_file: Option<i32> = row.get(4);
-                let first_line: Option<i64> = row.get(5);
-                outcome.conflicts.push(ActivityConflict {
-                    id: row.get(0),
-                    first: first_file.zip(first_line).map(|(file, line)| SourceLine { file: file.max(0) as u32, line: line.max(0) as u64 }),
-                    second: SourceLine { file: row.get::<_, i32>(1).max(0) as u32, line: row.get::<_, i64>(2).max(0) as u64 },
-                });
-            } else {
-                outcome.kept_existing += 1;
-            }
-        }
+        let started = std::time::Instant::now();
+        // A fresh staging table has no statistics; without them the planner may nest loops.
+        transaction.batch_execute("ANALYZE activity_staging")?;
+        let staged: i64 = transaction
+            .query_one("SELECT COUNT(*) FROM activity_staging", &[])?
+            .get(0);
+        let stored: i64 = transaction
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM activities", &[])?
+            .get(0);
+        let rebuild = staged >= 50_000 && staged > 2 * stored;
+        let mut outcome = if rebuild {
+            load_rebuilding_indexes(transaction, import_id)?
+        } else {
+            load_incrementally(transaction, import_id)?
+        };
         let accounted = outcome.inserted + outcome.kept_existing + outcome.conflicts.len() as u64;
         outcome.unchanged = (staged.max(0) as u64).saturating_sub(accounted);
         transaction.batch_execute("DROP TABLE activity_staging")?;
+        tracing::debug!(elapsed = ?started.elapsed(), staged, stored, rebuild, inserted = outcome.inserted, "activities loaded from staging");
         self.staged = false;
         Ok(outcome)
     }
@@ -544,7 +816,11 @@ impl ImportTransaction for PostgresImport<'_> {
     fn rematch(&mut self) -> Result<Rematched> {
         let before = self.unmatched_counts()?;
         let transaction = self.tx()?;
-        for sql in codec::REMATCH_LEADS.iter().chain(codec::PROMOTE_LEADS).chain(codec::REMATCH_OTHERS) {
+        for sql in codec::REMATCH_LEADS
+            .iter()
+            .chain(codec::PROMOTE_LEADS)
+            .chain(codec::REMATCH_OTHERS)
+        {
             transaction.execute(*sql, &[])?;
         }
         let after = self.unmatched_counts()?;
@@ -554,7 +830,9 @@ impl ImportTransaction for PostgresImport<'_> {
     fn commit(mut self: Box<Self>, figures: &ImportFigures) -> Result<()> {
         let import_id = self.import_id;
         let Some(mut transaction) = self.transaction.take() else {
-            return Err(StoreError::Corrupt("the import transaction is already committed".into()));
+            return Err(StoreError::Corrupt(
+                "the import transaction is already committed".into(),
+            ));
         };
         transaction.execute(
             "UPDATE imports SET rows_read = $1, inserted = $2, updated = $3, unchanged = $4, unmatched = $5 WHERE id = $6",
@@ -565,5 +843,23 @@ impl ImportTransaction for PostgresImport<'_> {
         )?;
         transaction.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_rebuilt_indexes_are_the_migrations() {
+        let migration = include_str!("../migrations/postgres/0001_foundation.sql");
+        for (name, create) in super::ACTIVITY_INDEXES {
+            assert!(
+                migration.contains(create),
+                "{name} differs from the migration"
+            );
+        }
+        assert_eq!(
+            migration.matches("ON activities(").count(),
+            super::ACTIVITY_INDEXES.len()
+        );
     }
 }

@@ -27,9 +27,18 @@ const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001
 
 /// The activity log's indexes, exactly as the migration creates them (a test checks).
 const ACTIVITY_INDEXES: &[(&str, &str)] = &[
-    ("activities_id", "CREATE UNIQUE INDEX activities_id ON activities(id);"),
-    ("activities_account", "CREATE INDEX activities_account ON activities(account_id, occurred_at);"),
-    ("activities_unmatched", "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;"),
+    (
+        "activities_id",
+        "CREATE UNIQUE INDEX activities_id ON activities(id);",
+    ),
+    (
+        "activities_account",
+        "CREATE INDEX activities_account ON activities(account_id, occurred_at);",
+    ),
+    (
+        "activities_unmatched",
+        "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;",
+    ),
     (
         "activities_without_contact",
         "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
@@ -69,18 +78,30 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let transaction = self.connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let transaction = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         transaction.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL DEFAULT (unixepoch()))",
         )?;
-        let current: i64 = transaction.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))?;
+        let current: i64 = transaction.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )?;
         let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
         if current > known {
-            return Err(StoreError::NewerSchema { found: current, known });
+            return Err(StoreError::NewerSchema {
+                found: current,
+                known,
+            });
         }
         for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
             transaction.execute_batch(sql)?;
-            transaction.execute("INSERT INTO schema_migrations (version) VALUES (?1)", [version])?;
+            transaction.execute(
+                "INSERT INTO schema_migrations (version) VALUES (?1)",
+                [version],
+            )?;
         }
         transaction.commit()?;
         Ok(())
@@ -126,7 +147,10 @@ fn person_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
 
 fn load_account(connection: &Connection, account_id: i64) -> Result<Option<(AccountId, Account)>> {
     let row = connection
-        .prepare_cached(&format!("SELECT {} FROM accounts WHERE id = ?1", codec::ACCOUNT_COLUMNS))?
+        .prepare_cached(&format!(
+            "SELECT {} FROM accounts WHERE id = ?1",
+            codec::ACCOUNT_COLUMNS
+        ))?
         .query_row([account_id], account_row)
         .optional()?;
     let Some(row) = row else { return Ok(None) };
@@ -163,29 +187,48 @@ impl Store for SqliteStore {
     fn top_unmatched_domains(&mut self, limit: u32) -> Result<Vec<UnmatchedDomain>> {
         let mut statement = self.connection.prepare(codec::TOP_UNMATCHED)?;
         let rows = statement.query_map([limit], |row| {
-            Ok(UnmatchedDomain { domain: row.get(0)?, records: row.get::<_, i64>(1)?.max(0) as u64 })
+            Ok(UnmatchedDomain {
+                domain: row.get(0)?,
+                records: row.get::<_, i64>(1)?.max(0) as u64,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn identity_index(&mut self) -> Result<IdentityIndex> {
         let mut index = IdentityIndex::default();
-        let mut domains = self.connection.prepare("SELECT domain, account_id FROM account_domains")?;
-        for row in domains.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+        let mut domains = self
+            .connection
+            .prepare("SELECT domain, account_id FROM account_domains")?;
+        for row in domains.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })? {
             let (domain, account) = row?;
             if let Ok(domain) = Domain::parse(&domain) {
                 index.add_account_domain(domain, AccountId(account));
             }
         }
-        let mut crm_ids = self.connection.prepare("SELECT crm_id, id FROM accounts WHERE crm_id IS NOT NULL")?;
-        for row in crm_ids.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+        let mut crm_ids = self
+            .connection
+            .prepare("SELECT crm_id, id FROM accounts WHERE crm_id IS NOT NULL")?;
+        for row in crm_ids.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })? {
             let (crm_id, account) = row?;
             if let Ok(crm_id) = CrmId::parse(&crm_id) {
                 index.add_account_crm_id(crm_id, AccountId(account));
             }
         }
-        let mut contacts = self.connection.prepare("SELECT email, id, account_id FROM contacts")?;
-        for row in contacts.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)))? {
+        let mut contacts = self
+            .connection
+            .prepare("SELECT email, id, account_id FROM contacts")?;
+        for row in contacts.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })? {
             let (email, contact, account) = row?;
             if let Ok(email) = Email::parse(&email) {
                 index.add_contact(email, ContactId(contact), AccountId(account));
@@ -202,12 +245,23 @@ impl Store for SqliteStore {
     }
 
     fn activity_count_for(&mut self, account: AccountId) -> Result<u64> {
-        let count: i64 = self.connection.query_row("SELECT COUNT(*) FROM activities WHERE account_id = ?1", [account.0], |row| row.get(0))?;
+        let count: i64 = self.connection.query_row(
+            "SELECT COUNT(*) FROM activities WHERE account_id = ?1",
+            [account.0],
+            |row| row.get(0),
+        )?;
         Ok(count.max(0) as u64)
     }
 
     fn parent_of(&mut self, account: AccountId) -> Result<Option<AccountId>> {
-        let parent: Option<Option<i64>> = self.connection.query_row("SELECT parent_id FROM accounts WHERE id = ?1", [account.0], |row| row.get(0)).optional()?;
+        let parent: Option<Option<i64>> = self
+            .connection
+            .query_row(
+                "SELECT parent_id FROM accounts WHERE id = ?1",
+                [account.0],
+                |row| row.get(0),
+            )
+            .optional()?;
         Ok(parent.flatten().map(AccountId))
     }
 
@@ -223,7 +277,11 @@ impl Store for SqliteStore {
         }
         let inserted = self.connection.execute(
             "INSERT INTO imports (kind, files, started_at) VALUES (?1, ?2, ?3)",
-            params![record.kind, record.files.join("\n"), record.started_at.as_microsecond()],
+            params![
+                record.kind,
+                record.files.join("\n"),
+                record.started_at.as_microsecond()
+            ],
         );
         if let Err(error) = inserted {
             let _ = self.connection.execute_batch("ROLLBACK");
@@ -231,7 +289,13 @@ impl Store for SqliteStore {
             return Err(error.into());
         }
         let import_id = self.connection.last_insert_rowid();
-        Ok(Box::new(SqliteImport { connection: &mut self.connection, import_id, open: true, lane: None, foreign_keys_off: activities }))
+        Ok(Box::new(SqliteImport {
+            connection: &mut self.connection,
+            import_id,
+            open: true,
+            lane: None,
+            foreign_keys_off: activities,
+        }))
     }
 }
 
@@ -248,7 +312,10 @@ struct SqliteImport<'a> {
 enum Lane {
     Incremental,
     /// Indexes dropped; rows with `seq > first_seq_before` are this import's.
-    Bulk { seq_before: i64, appended: u64 },
+    Bulk {
+        seq_before: i64,
+        appended: u64,
+    },
 }
 
 impl Drop for SqliteImport<'_> {
@@ -272,20 +339,48 @@ struct ProbeRow {
     source: SourceLine,
 }
 
-fn classify_repeat(outcome: &mut ActivityOutcome, import_id: i64, row: &ActivityRow, fingerprint: i64, stored_import: Option<i64>, stored_line: Option<(u32, i64)>) {
-    let probe = ProbeRow { id: row.activity.id.clone(), fingerprint: row.fingerprint, source: row.source };
-    classify(outcome, import_id, &probe, fingerprint, stored_import, stored_line);
+fn classify_repeat(
+    outcome: &mut ActivityOutcome,
+    import_id: i64,
+    row: &ActivityRow,
+    fingerprint: i64,
+    stored_import: Option<i64>,
+    stored_line: Option<(u32, i64)>,
+) {
+    let probe = ProbeRow {
+        id: row.activity.id.clone(),
+        fingerprint: row.fingerprint,
+        source: row.source,
+    };
+    classify(
+        outcome,
+        import_id,
+        &probe,
+        fingerprint,
+        stored_import,
+        stored_line,
+    );
 }
 
 /// The same id again: same content is unchanged; other content from this import is a
 /// conflict naming both lines; other content from an earlier import keeps the stored copy.
-fn classify(outcome: &mut ActivityOutcome, import_id: i64, row: &ProbeRow, stored_fingerprint: i64, stored_import: Option<i64>, stored_line: Option<(u32, i64)>) {
+fn classify(
+    outcome: &mut ActivityOutcome,
+    import_id: i64,
+    row: &ProbeRow,
+    stored_fingerprint: i64,
+    stored_import: Option<i64>,
+    stored_line: Option<(u32, i64)>,
+) {
     if stored_fingerprint == row.fingerprint {
         outcome.unchanged += 1;
     } else if stored_import == Some(import_id) {
         outcome.conflicts.push(ActivityConflict {
             id: row.id.as_str().to_owned(),
-            first: stored_line.map(|(file, line)| SourceLine { file, line: line.max(0) as u64 }),
+            first: stored_line.map(|(file, line)| SourceLine {
+                file,
+                line: line.max(0) as u64,
+            }),
             second: row.source,
         });
     } else {
@@ -299,8 +394,12 @@ fn opt_str<T: AsRef<str>>(value: &Option<T>) -> Option<&str> {
 
 impl SqliteImport<'_> {
     fn write_domains(&self, id: i64, account: &Account) -> Result<()> {
-        self.connection.prepare_cached("DELETE FROM account_domains WHERE account_id = ?1")?.execute([id])?;
-        let mut insert = self.connection.prepare_cached("INSERT INTO account_domains (domain, account_id, is_primary) VALUES (?1, ?2, ?3)")?;
+        self.connection
+            .prepare_cached("DELETE FROM account_domains WHERE account_id = ?1")?
+            .execute([id])?;
+        let mut insert = self.connection.prepare_cached(
+            "INSERT INTO account_domains (domain, account_id, is_primary) VALUES (?1, ?2, ?3)",
+        )?;
         for domain in account.domains() {
             insert.execute(params![domain.as_str(), id, *domain == account.domain])?;
         }
@@ -309,14 +408,27 @@ impl SqliteImport<'_> {
 
     /// Removes the later copies of every id stored more than once after a bulk append,
     /// classifying each like the incremental lane would; returns how many were removed.
-    fn remove_bulk_duplicates(&self, seq_before: i64, outcome: &mut ActivityOutcome) -> Result<u64> {
+    fn remove_bulk_duplicates(
+        &self,
+        seq_before: i64,
+        outcome: &mut ActivityOutcome,
+    ) -> Result<u64> {
         let mut groups = self.connection.prepare(
             "SELECT seq, id, fingerprint, import_id, source_file, source_line FROM activities \
              WHERE id IN (SELECT id FROM activities GROUP BY id HAVING COUNT(*) > 1) ORDER BY id, seq",
         )?;
         type Stored = (i64, String, i64, Option<i64>, Option<u32>, Option<i64>);
         let rows = groups
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))?
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<Stored>>>()?;
         // Within each id the lowest seq is the one kept (stored earlier, or first in file
         // order); every later copy is this import's.
@@ -327,18 +439,37 @@ impl SqliteImport<'_> {
                 Some(first) if first.1 == entry.1 => {
                     let (seq, id, fingerprint, _, file, line) = entry;
                     if *seq <= seq_before {
-                        return Err(StoreError::Corrupt(format!("activity id {id:?} is stored twice")));
+                        return Err(StoreError::Corrupt(format!(
+                            "activity id {id:?} is stored twice"
+                        )));
                     }
-                    let activity_id = abm_core::ActivityId::parse(id).map_err(|_| StoreError::Corrupt(format!("activity id {id:?}")))?;
-                    let source = SourceLine { file: file.unwrap_or(0), line: line.unwrap_or(0).max(0) as u64 };
-                    let probe = ProbeRow { id: activity_id, fingerprint: *fingerprint, source };
-                    classify(outcome, self.import_id, &probe, first.2, first.3, first.4.zip(first.5));
+                    let activity_id = abm_core::ActivityId::parse(id)
+                        .map_err(|_| StoreError::Corrupt(format!("activity id {id:?}")))?;
+                    let source = SourceLine {
+                        file: file.unwrap_or(0),
+                        line: line.unwrap_or(0).max(0) as u64,
+                    };
+                    let probe = ProbeRow {
+                        id: activity_id,
+                        fingerprint: *fingerprint,
+                        source,
+                    };
+                    classify(
+                        outcome,
+                        self.import_id,
+                        &probe,
+                        first.2,
+                        first.3,
+                        first.4.zip(first.5),
+                    );
                     remove.push(*seq);
                 }
                 _ => kept = Some(entry),
             }
         }
-        let mut delete = self.connection.prepare_cached("DELETE FROM activities WHERE seq = ?1")?;
+        let mut delete = self
+            .connection
+            .prepare_cached("DELETE FROM activities WHERE seq = ?1")?;
         for seq in &remove {
             delete.execute([seq])?;
         }
@@ -346,9 +477,17 @@ impl SqliteImport<'_> {
     }
 
     fn unmatched_counts(&self) -> Result<[i64; 5]> {
-        Ok(self.connection.query_row(codec::UNMATCHED_COUNTS, [], |row| {
-            Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?])
-        })?)
+        Ok(self
+            .connection
+            .query_row(codec::UNMATCHED_COUNTS, [], |row| {
+                Ok([
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ])
+            })?)
     }
 }
 
@@ -357,9 +496,14 @@ impl ImportTransaction for SqliteImport<'_> {
         self.import_id
     }
 
-    fn find_account(&mut self, crm_id: Option<&CrmId>, domain: &Domain) -> Result<Option<(AccountId, Account)>> {
+    fn find_account(
+        &mut self,
+        crm_id: Option<&CrmId>,
+        domain: &Domain,
+    ) -> Result<Option<(AccountId, Account)>> {
         if let Some(crm_id) = crm_id {
-            let by_crm: Option<i64> = self.connection
+            let by_crm: Option<i64> = self
+                .connection
                 .prepare_cached("SELECT id FROM accounts WHERE crm_id = ?1")?
                 .query_row([crm_id.as_str()], |row| row.get(0))
                 .optional()?;
@@ -419,19 +563,44 @@ impl ImportTransaction for SqliteImport<'_> {
         self.write_domains(id.0, account)
     }
 
-    fn find_contact(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(ContactId, Contact)>> {
-        let sql = format!("SELECT {} FROM contacts WHERE crm_id = ?1 OR email = ?2 ORDER BY (crm_id = ?1) DESC LIMIT 1", codec::CONTACT_COLUMNS);
-        let row = self.connection.prepare_cached(&sql)?
-            .query_row(params![crm_id.map(CrmId::as_str), email.as_str()], person_row)
+    fn find_contact(
+        &mut self,
+        crm_id: Option<&CrmId>,
+        email: &Email,
+    ) -> Result<Option<(ContactId, Contact)>> {
+        let sql = format!(
+            "SELECT {} FROM contacts WHERE crm_id = ?1 OR email = ?2 ORDER BY (crm_id = ?1) DESC LIMIT 1",
+            codec::CONTACT_COLUMNS
+        );
+        let row = self
+            .connection
+            .prepare_cached(&sql)?
+            .query_row(
+                params![crm_id.map(CrmId::as_str), email.as_str()],
+                person_row,
+            )
             .optional()?;
-        row.map(|row| { let id = row.id; row.into_contact().map(|contact| (ContactId(id), contact)) }).transpose()
+        row.map(|row| {
+            let id = row.id;
+            row.into_contact().map(|contact| (ContactId(id), contact))
+        })
+        .transpose()
     }
 
-    fn write_contact(&mut self, existing: Option<ContactId>, contact: &Contact) -> Result<ContactId> {
+    fn write_contact(
+        &mut self,
+        existing: Option<ContactId>,
+        contact: &Contact,
+    ) -> Result<ContactId> {
         let values = params![
-            contact.crm_id.as_ref().map(CrmId::as_str), contact.email.as_str(),
-            contact.first_name, contact.last_name, contact.title, contact.account_id.0,
-            contact.consent.opted_out, contact.consent.lawful_basis.map(|basis| basis.as_str()),
+            contact.crm_id.as_ref().map(CrmId::as_str),
+            contact.email.as_str(),
+            contact.first_name,
+            contact.last_name,
+            contact.title,
+            contact.account_id.0,
+            contact.consent.opted_out,
+            contact.consent.lawful_basis.map(|basis| basis.as_str()),
             codec::encode_map(&contact.attributes),
         ];
         match existing {
@@ -451,20 +620,46 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn find_lead(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(i64, Lead)>> {
-        let sql = format!("SELECT {} FROM leads WHERE crm_id = ?1 OR email = ?2 ORDER BY (crm_id = ?1) DESC LIMIT 1", codec::LEAD_COLUMNS);
-        let row = self.connection.prepare_cached(&sql)?
-            .query_row(params![crm_id.map(CrmId::as_str), email.as_str()], person_row)
+        let sql = format!(
+            "SELECT {} FROM leads WHERE crm_id = ?1 OR email = ?2 ORDER BY (crm_id = ?1) DESC LIMIT 1",
+            codec::LEAD_COLUMNS
+        );
+        let row = self
+            .connection
+            .prepare_cached(&sql)?
+            .query_row(
+                params![crm_id.map(CrmId::as_str), email.as_str()],
+                person_row,
+            )
             .optional()?;
-        row.map(|row| { let id = row.id; row.into_lead().map(|lead| (id, lead)) }).transpose()
+        row.map(|row| {
+            let id = row.id;
+            row.into_lead().map(|lead| (id, lead))
+        })
+        .transpose()
     }
 
-    fn write_lead(&mut self, existing: Option<i64>, lead: &Lead, origin: LeadOrigin, account: Option<AccountId>, account_key: Option<&Domain>) -> Result<()> {
+    fn write_lead(
+        &mut self,
+        existing: Option<i64>,
+        lead: &Lead,
+        origin: LeadOrigin,
+        account: Option<AccountId>,
+        account_key: Option<&Domain>,
+    ) -> Result<()> {
         let values = params![
-            lead.crm_id.as_ref().map(CrmId::as_str), lead.email.as_str(),
-            lead.first_name, lead.last_name, lead.title, lead.company,
-            lead.website.as_ref().map(Domain::as_str), origin.as_str(),
-            account.map(|id| id.0), account_key.map(Domain::as_str),
-            lead.consent.opted_out, lead.consent.lawful_basis.map(|basis| basis.as_str()),
+            lead.crm_id.as_ref().map(CrmId::as_str),
+            lead.email.as_str(),
+            lead.first_name,
+            lead.last_name,
+            lead.title,
+            lead.company,
+            lead.website.as_ref().map(Domain::as_str),
+            origin.as_str(),
+            account.map(|id| id.0),
+            account_key.map(Domain::as_str),
+            lead.consent.opted_out,
+            lead.consent.lawful_basis.map(|basis| basis.as_str()),
             codec::encode_map(&lead.attributes),
         ];
         match existing {
@@ -479,40 +674,91 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn find_opportunity(&mut self, crm_id: &CrmId) -> Result<Option<Opportunity>> {
-        let sql = format!("SELECT {} FROM opportunities WHERE crm_id = ?1", codec::OPPORTUNITY_COLUMNS);
-        let row = self.connection.prepare_cached(&sql)?
+        let sql = format!(
+            "SELECT {} FROM opportunities WHERE crm_id = ?1",
+            codec::OPPORTUNITY_COLUMNS
+        );
+        let row = self
+            .connection
+            .prepare_cached(&sql)?
             .query_row([crm_id.as_str()], |row| {
-                Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get::<_, String>(6)?, row.get::<_, Option<String>>(7)?, row.get(8)?, row.get(9)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get::<_, String>(6)?,
+                    row.get::<_, Option<String>>(7)?,
+                    row.get(8)?,
+                    row.get(9)?,
+                ))
             })
             .optional()?;
-        let Some((crm_id, account_crm_id, account_domain, name, amount, stage, created_on, close_date, closed, won)) = row else { return Ok(None) };
+        let Some((
+            crm_id,
+            account_crm_id,
+            account_domain,
+            name,
+            amount,
+            stage,
+            created_on,
+            close_date,
+            closed,
+            won,
+        )) = row
+        else {
+            return Ok(None);
+        };
         OpportunityRow {
-            crm_id, account_crm_id, account_domain, name, amount, stage,
+            crm_id,
+            account_crm_id,
+            account_domain,
+            name,
+            amount,
+            stage,
             created_on: codec::date(&created_on)?,
             close_date: close_date.as_deref().map(codec::date).transpose()?,
-            closed, won,
-        }.into_opportunity().map(Some)
+            closed,
+            won,
+        }
+        .into_opportunity()
+        .map(Some)
     }
 
-    fn write_opportunity(&mut self, exists: bool, opportunity: &Opportunity, account: Option<AccountId>) -> Result<()> {
+    fn write_opportunity(
+        &mut self,
+        exists: bool,
+        opportunity: &Opportunity,
+        account: Option<AccountId>,
+    ) -> Result<()> {
         let sql = if exists {
             "UPDATE opportunities SET account_id = ?2, account_crm_id = ?3, account_domain = ?4, name = ?5, amount = ?6, stage = ?7, created_on = ?8, close_date = ?9, closed = ?10, won = ?11 WHERE crm_id = ?1"
         } else {
             "INSERT INTO opportunities (crm_id, account_id, account_crm_id, account_domain, name, amount, stage, created_on, close_date, closed, won) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         };
         self.connection.prepare_cached(sql)?.execute(params![
-            opportunity.crm_id.as_str(), account.map(|id| id.0),
+            opportunity.crm_id.as_str(),
+            account.map(|id| id.0),
             opportunity.account_crm_id.as_ref().map(CrmId::as_str),
             opportunity.account_domain.as_ref().map(Domain::as_str),
-            opportunity.name, opportunity.amount, opportunity.stage,
+            opportunity.name,
+            opportunity.amount,
+            opportunity.stage,
             opportunity.created_on.to_string(),
             opportunity.close_date.map(|date| date.to_string()),
-            opportunity.closed, opportunity.won,
+            opportunity.closed,
+            opportunity.won,
         ])?;
         Ok(())
     }
 
-    fn write_intent(&mut self, signal: &IntentSignal, account: Option<AccountId>) -> Result<Written> {
+    fn write_intent(
+        &mut self,
+        signal: &IntentSignal,
+        account: Option<AccountId>,
+    ) -> Result<Written> {
         let existing: Option<(i64, i64)> = self.connection
             .prepare_cached("SELECT id, score FROM intent_signals WHERE domain = ?1 AND topic = ?2 AND date = ?3 AND source = ?4")?
             .query_row(params![signal.domain.as_str(), signal.topic.as_str(), signal.date.to_string(), signal.source], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -537,12 +783,21 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn begin_activities(&mut self, expected_rows: u64) -> Result<()> {
-        let stored: i64 = self.connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM activities", [], |row| row.get(0))?;
-        let lane = if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64 {
+        let stored: i64 = self.connection.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM activities",
+            [],
+            |row| row.get(0),
+        )?;
+        let lane = if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64
+        {
             for (name, _) in ACTIVITY_INDEXES {
-                self.connection.execute_batch(&format!("DROP INDEX {name}"))?;
+                self.connection
+                    .execute_batch(&format!("DROP INDEX {name}"))?;
             }
-            Lane::Bulk { seq_before: stored, appended: 0 }
+            Lane::Bulk {
+                seq_before: stored,
+                appended: 0,
+            }
         } else {
             Lane::Incremental
         };
@@ -566,19 +821,38 @@ impl ImportTransaction for SqliteImport<'_> {
             if !bulk {
                 // Probe first: a re-import then costs one index read per row and no write.
                 let found: Option<(i64, Option<i64>, Option<u32>, Option<i64>)> = existing
-                    .query_row([activity.id.as_str()], |found| Ok((found.get(0)?, found.get(1)?, found.get(2)?, found.get(3)?)))
+                    .query_row([activity.id.as_str()], |found| {
+                        Ok((found.get(0)?, found.get(1)?, found.get(2)?, found.get(3)?))
+                    })
                     .optional()?;
                 if let Some((fingerprint, import_id, file, line)) = found {
-                    classify_repeat(&mut outcome, self.import_id, row, fingerprint, import_id, file.zip(line));
+                    classify_repeat(
+                        &mut outcome,
+                        self.import_id,
+                        row,
+                        fingerprint,
+                        import_id,
+                        file.zip(line),
+                    );
                     continue;
                 }
             }
             insert.execute(params![
-                activity.id.as_str(), activity.kind.as_str(), activity.occurred_at.as_microsecond(),
-                row.account.map(|id| id.0), row.contact.map(|id| id.0),
-                activity.email.as_ref().map(Email::as_str), row.account_key.as_ref().map(Domain::as_str),
-                activity.url, activity.topic, activity.campaign, activity.channel,
-                row.fingerprint, self.import_id, row.source.file, row.source.line as i64,
+                activity.id.as_str(),
+                activity.kind.as_str(),
+                activity.occurred_at.as_microsecond(),
+                row.account.map(|id| id.0),
+                row.contact.map(|id| id.0),
+                activity.email.as_ref().map(Email::as_str),
+                row.account_key.as_ref().map(Domain::as_str),
+                activity.url,
+                activity.topic,
+                activity.campaign,
+                activity.channel,
+                row.fingerprint,
+                self.import_id,
+                row.source.file,
+                row.source.line as i64,
             ])?;
             if !bulk {
                 outcome.inserted += 1;
@@ -591,7 +865,11 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn finish_activities(&mut self) -> Result<ActivityOutcome> {
-        let Some(Lane::Bulk { seq_before, appended }) = self.lane.take() else {
+        let Some(Lane::Bulk {
+            seq_before,
+            appended,
+        }) = self.lane.take()
+        else {
             return Ok(ActivityOutcome::default());
         };
         let started = std::time::Instant::now();
@@ -603,8 +881,11 @@ impl ImportTransaction for SqliteImport<'_> {
         let mut removed = 0;
         match self.connection.execute_batch(unique_id_index) {
             Ok(()) => self.connection.execute_batch("RELEASE activity_ids")?,
-            Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                self.connection.execute_batch("ROLLBACK TO activity_ids; RELEASE activity_ids")?;
+            Err(error)
+                if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+            {
+                self.connection
+                    .execute_batch("ROLLBACK TO activity_ids; RELEASE activity_ids")?;
                 removed = self.remove_bulk_duplicates(seq_before, &mut outcome)?;
                 self.connection.execute_batch(unique_id_index)?;
             }
@@ -627,7 +908,11 @@ impl ImportTransaction for SqliteImport<'_> {
 
     fn rematch(&mut self) -> Result<Rematched> {
         let before = self.unmatched_counts()?;
-        for sql in codec::REMATCH_LEADS.iter().chain(codec::PROMOTE_LEADS).chain(codec::REMATCH_OTHERS) {
+        for sql in codec::REMATCH_LEADS
+            .iter()
+            .chain(codec::PROMOTE_LEADS)
+            .chain(codec::REMATCH_OTHERS)
+        {
             self.connection.execute(sql, [])?;
         }
         let after = self.unmatched_counts()?;
@@ -651,8 +936,14 @@ mod tests {
     fn the_rebuilt_indexes_are_the_migrations() {
         let migration = include_str!("../migrations/sqlite/0001_foundation.sql");
         for (name, create) in super::ACTIVITY_INDEXES {
-            assert!(migration.contains(create), "{name} differs from the migration");
+            assert!(
+                migration.contains(create),
+                "{name} differs from the migration"
+            );
         }
-        assert_eq!(migration.matches("ON activities(").count(), super::ACTIVITY_INDEXES.len());
+        assert_eq!(
+            migration.matches("ON activities(").count(),
+            super::ACTIVITY_INDEXES.len()
+        );
     }
 }

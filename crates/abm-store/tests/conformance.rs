@@ -21,7 +21,10 @@ struct PostgresDatabase {
 impl Drop for PostgresDatabase {
     fn drop(&mut self) {
         if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -30,19 +33,24 @@ fn postgres_url() -> Option<(String, PostgresDatabase)> {
     if std::env::var("ABM_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
         return None;
     }
-    let server = std::env::var("ABM_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let server = std::env::var("ABM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut client = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|error| {
         panic!("PostgreSQL is required for the store tests and {server} cannot be reached ({error}); set ABM_TEST_POSTGRES_URL to a server, or ABM_TEST_SKIP_POSTGRES=1 to run SQLite only")
     });
     let name = format!("abm_test_{:016x}", rand::random::<u64>());
-    client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
     let (base, _) = server.rsplit_once('/').unwrap();
     let url = format!("{base}/{name}");
     Some((url, PostgresDatabase { server, name }))
 }
 
 /// Runs `test` on SQLite and on PostgreSQL with fresh databases; both must return the same.
-fn on_both_backends<T: PartialEq + std::fmt::Debug>(test: impl Fn(&dyn Fn() -> Box<dyn Store>) -> T) {
+fn on_both_backends<T: PartialEq + std::fmt::Debug>(
+    test: impl Fn(&dyn Fn() -> Box<dyn Store>) -> T,
+) {
     let directory = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", directory.path().join("abm.db").display());
     let on_sqlite = test(&|| abm_store::open(&sqlite_url).unwrap());
@@ -65,7 +73,11 @@ fn crm(text: &str) -> CrmId {
 }
 
 fn record(kind: &str) -> ImportRecord {
-    ImportRecord { kind: kind.into(), files: vec!["test.csv".into()], started_at: "2026-11-23T10:00:00Z".parse().unwrap() }
+    ImportRecord {
+        kind: kind.into(),
+        files: vec!["test.csv".into()],
+        started_at: "2026-11-23T10:00:00Z".parse().unwrap(),
+    }
 }
 
 fn commit(transaction: Box<dyn ImportTransaction + '_>) {
@@ -80,7 +92,11 @@ fn account(text: &str, crm_id: Option<&str>) -> Account {
 }
 
 fn activity_row(id: &str, who: &str, account: Option<AccountId>, line: u64) -> ActivityRow {
-    let (email, domain_value) = if who.contains('@') { (Some(email(who)), None) } else { (None, Some(domain(who))) };
+    let (email, domain_value) = if who.contains('@') {
+        (Some(email(who)), None)
+    } else {
+        (None, Some(domain(who)))
+    };
     let activity = Activity {
         id: ActivityId::parse(id).unwrap(),
         kind: ActivityKind::PageView,
@@ -93,8 +109,19 @@ fn activity_row(id: &str, who: &str, account: Option<AccountId>, line: u64) -> A
         channel: Some("web".into()),
     };
     let fingerprint = activity.fingerprint();
-    let account_key = if account.is_some() { None } else { email.map(|email| email.domain().clone()).or(domain_value) };
-    ActivityRow { activity, account, contact: None, account_key, fingerprint, source: SourceLine { file: 0, line } }
+    let account_key = if account.is_some() {
+        None
+    } else {
+        email.map(|email| email.domain().clone()).or(domain_value)
+    };
+    ActivityRow {
+        activity,
+        account,
+        contact: None,
+        account_key,
+        fingerprint,
+        source: SourceLine { file: 0, line },
+    }
 }
 
 #[test]
@@ -115,23 +142,44 @@ fn accounts_with_aliases_are_found_by_crm_id_domain_and_alias() {
         acme.technologies.insert("Salesforce".into());
         acme.employees = Some(1200);
         acme.revenue = Some(2.5e8);
-        acme.attributes.insert("Segment__c".into(), "Enterprise".into());
+        acme.attributes
+            .insert("Segment__c".into(), "Enterprise".into());
         let mut transaction = store.begin_import(&record("accounts")).unwrap();
         let id = transaction.insert_account(&acme).unwrap();
-        let (by_crm, stored) = transaction.find_account(Some(&crm("001A")), &domain("other.com")).unwrap().unwrap();
+        let (by_crm, stored) = transaction
+            .find_account(Some(&crm("001A")), &domain("other.com"))
+            .unwrap()
+            .unwrap();
         assert_eq!((by_crm, &stored), (id, &acme));
-        let (by_alias, _) = transaction.find_account(None, &domain("acme-mail.com")).unwrap().unwrap();
+        let (by_alias, _) = transaction
+            .find_account(None, &domain("acme-mail.com"))
+            .unwrap()
+            .unwrap();
         assert_eq!(by_alias, id);
-        assert_eq!(transaction.account_owning(&domain("acme-mail.com")).unwrap(), Some(id));
-        assert_eq!(transaction.account_owning(&domain("globex.com")).unwrap(), None);
+        assert_eq!(
+            transaction
+                .account_owning(&domain("acme-mail.com"))
+                .unwrap(),
+            Some(id)
+        );
+        assert_eq!(
+            transaction.account_owning(&domain("globex.com")).unwrap(),
+            None
+        );
         // An update that moves the primary domain keeps the old one as an alias.
         let moved = account("acme.io", None).merged_over(&stored);
         transaction.update_account(id, &moved).unwrap();
         commit(transaction);
-        let (_, reloaded) = store.account_by_domain(&domain("acme.com")).unwrap().unwrap();
+        let (_, reloaded) = store
+            .account_by_domain(&domain("acme.com"))
+            .unwrap()
+            .unwrap();
         assert_eq!(reloaded.domain, domain("acme.io"));
         assert_eq!(reloaded.aliases.len(), 2);
-        assert_eq!(reloaded.attributes.get("Segment__c").map(String::as_str), Some("Enterprise"));
+        assert_eq!(
+            reloaded.attributes.get("Segment__c").map(String::as_str),
+            Some("Enterprise")
+        );
         let index = store.identity_index().unwrap();
         assert_eq!(index.account_by_domain(&domain("acme.com")), Some(id));
         assert_eq!(index.account_by_domain(&domain("acme.io")), Some(id));
@@ -145,7 +193,9 @@ fn contacts_insert_update_and_enter_the_identity_index() {
     on_both_backends(|open| {
         let mut store = open();
         let mut transaction = store.begin_import(&record("contacts")).unwrap();
-        let account_id = transaction.insert_account(&account("acme.com", None)).unwrap();
+        let account_id = transaction
+            .insert_account(&account("acme.com", None))
+            .unwrap();
         let mut contact = Contact {
             crm_id: Some(crm("003A")),
             email: email("ann@acme.com"),
@@ -153,17 +203,26 @@ fn contacts_insert_update_and_enter_the_identity_index() {
             last_name: None,
             title: Some("CMO".into()),
             account_id,
-            consent: Consent { opted_out: true, lawful_basis: Some(abm_core::LawfulBasis::Consent) },
+            consent: Consent {
+                opted_out: true,
+                lawful_basis: Some(abm_core::LawfulBasis::Consent),
+            },
             attributes: Default::default(),
         };
         let id = transaction.write_contact(None, &contact).unwrap();
         contact.title = Some("Chief Marketing Officer".into());
         assert_eq!(transaction.write_contact(Some(id), &contact).unwrap(), id);
-        let (found, stored) = transaction.find_contact(None, &email("ann@acme.com")).unwrap().unwrap();
+        let (found, stored) = transaction
+            .find_contact(None, &email("ann@acme.com"))
+            .unwrap()
+            .unwrap();
         assert_eq!((found, &stored), (id, &contact));
         commit(transaction);
         let index = store.identity_index().unwrap();
-        assert_eq!(index.contact_by_email(&email("ann@acme.com")), Some((id, account_id)));
+        assert_eq!(
+            index.contact_by_email(&email("ann@acme.com")),
+            Some((id, account_id))
+        );
         store.counts().unwrap()
     });
 }
@@ -184,17 +243,36 @@ fn a_contact_waiting_as_a_lead_is_promoted_when_its_account_arrives() {
             attributes: Default::default(),
         };
         let mut transaction = store.begin_import(&record("contacts")).unwrap();
-        transaction.write_lead(None, &lead, LeadOrigin::Contact, None, Some(&domain("hooli.com"))).unwrap();
-        let (_, stored) = transaction.find_lead(Some(&crm("003Z")), &email("bo@hooli.com")).unwrap().unwrap();
+        transaction
+            .write_lead(
+                None,
+                &lead,
+                LeadOrigin::Contact,
+                None,
+                Some(&domain("hooli.com")),
+            )
+            .unwrap();
+        let (_, stored) = transaction
+            .find_lead(Some(&crm("003Z")), &email("bo@hooli.com"))
+            .unwrap()
+            .unwrap();
         assert_eq!(stored, lead);
         assert_eq!(transaction.rematch().unwrap().leads, 0);
         commit(transaction);
         let waiting = store.counts().unwrap();
-        assert_eq!((waiting.contacts, waiting.leads, waiting.matched_leads), (0, 1, 0));
+        assert_eq!(
+            (waiting.contacts, waiting.leads, waiting.matched_leads),
+            (0, 1, 0)
+        );
         let mut transaction = store.begin_import(&record("accounts")).unwrap();
-        transaction.insert_account(&account("hooli.com", None)).unwrap();
+        transaction
+            .insert_account(&account("hooli.com", None))
+            .unwrap();
         let rematched = transaction.rematch().unwrap();
-        assert_eq!((rematched.leads, rematched.leads_promoted_to_contacts), (1, 1));
+        assert_eq!(
+            (rematched.leads, rematched.leads_promoted_to_contacts),
+            (1, 1)
+        );
         commit(transaction);
         let after = store.counts().unwrap();
         assert_eq!((after.contacts, after.leads), (1, 0));
@@ -207,7 +285,9 @@ fn activities_are_stored_once_per_id_and_conflicts_name_both_lines() {
     on_both_backends(|open| {
         let mut store = open();
         let mut transaction = store.begin_import(&record("accounts")).unwrap();
-        let acme = transaction.insert_account(&account("acme.com", None)).unwrap();
+        let acme = transaction
+            .insert_account(&account("acme.com", None))
+            .unwrap();
         commit(transaction);
         let batch = vec![
             activity_row("a-1", "jo@acme.com", Some(acme), 2),
@@ -235,19 +315,46 @@ fn activities_are_stored_once_per_id_and_conflicts_name_both_lines() {
         let mut second = activity_row("a-9", "jo@acme.com", Some(acme), 9);
         second.fingerprint += 1;
         let mut transaction = store.begin_import(&record("activities")).unwrap();
-        let mut outcome = transaction.write_activities(&[changed, activity_row("a-9", "jo@acme.com", Some(acme), 8), second]).unwrap();
+        let mut outcome = transaction
+            .write_activities(&[
+                changed,
+                activity_row("a-9", "jo@acme.com", Some(acme), 8),
+                second,
+            ])
+            .unwrap();
         outcome.absorb(transaction.finish_activities().unwrap());
         outcomes.push(outcome);
         drop(transaction);
 
-        let summary: Vec<_> = outcomes.iter().map(|o| (o.inserted, o.unchanged, o.kept_existing, o.conflicts.clone())).collect();
+        let summary: Vec<_> = outcomes
+            .iter()
+            .map(|o| {
+                (
+                    o.inserted,
+                    o.unchanged,
+                    o.kept_existing,
+                    o.conflicts.clone(),
+                )
+            })
+            .collect();
         assert_eq!((summary[0].0, summary[0].1), (2, 1));
         assert_eq!((summary[1].0, summary[1].1), (0, 3));
         assert_eq!((summary[2].2, summary[2].3.len()), (1, 1));
         let conflict = &summary[2].3[0];
-        assert_eq!((conflict.id.as_str(), conflict.first.map(|s| s.line), conflict.second.line), ("a-9", Some(8), 9));
+        assert_eq!(
+            (
+                conflict.id.as_str(),
+                conflict.first.map(|s| s.line),
+                conflict.second.line
+            ),
+            ("a-9", Some(8), 9)
+        );
         let counts = store.counts().unwrap();
-        assert_eq!((counts.activities, counts.unmatched_activities), (2, 1), "the dropped import left nothing");
+        assert_eq!(
+            (counts.activities, counts.unmatched_activities),
+            (2, 1),
+            "the dropped import left nothing"
+        );
         (summary, counts)
     });
 }
@@ -257,7 +364,12 @@ fn unmatched_records_are_matched_when_their_account_or_contact_appears() {
     on_both_backends(|open| {
         let mut store = open();
         let mut transaction = store.begin_import(&record("activities")).unwrap();
-        transaction.write_activities(&[activity_row("a-1", "initech.com", None, 2), activity_row("a-2", "ann@initech.com", None, 3)]).unwrap();
+        transaction
+            .write_activities(&[
+                activity_row("a-1", "initech.com", None, 2),
+                activity_row("a-2", "ann@initech.com", None, 3),
+            ])
+            .unwrap();
         transaction.finish_activities().unwrap();
         let signal = IntentSignal {
             domain: domain("initech.com"),
@@ -267,10 +379,22 @@ fn unmatched_records_are_matched_when_their_account_or_contact_appears() {
             source: "bombora".into(),
             company_name: None,
         };
-        assert_eq!(transaction.write_intent(&signal, None).unwrap(), Written::Inserted);
-        assert_eq!(transaction.write_intent(&signal, None).unwrap(), Written::Unchanged);
-        let higher = IntentSignal { score: Score::new(80).unwrap(), ..signal.clone() };
-        assert_eq!(transaction.write_intent(&higher, None).unwrap(), Written::Updated);
+        assert_eq!(
+            transaction.write_intent(&signal, None).unwrap(),
+            Written::Inserted
+        );
+        assert_eq!(
+            transaction.write_intent(&signal, None).unwrap(),
+            Written::Unchanged
+        );
+        let higher = IntentSignal {
+            score: Score::new(80).unwrap(),
+            ..signal.clone()
+        };
+        assert_eq!(
+            transaction.write_intent(&higher, None).unwrap(),
+            Written::Updated
+        );
         let opportunity = Opportunity {
             crm_id: crm("006A"),
             account_crm_id: Some(crm("001I")),
@@ -283,16 +407,30 @@ fn unmatched_records_are_matched_when_their_account_or_contact_appears() {
             closed: false,
             won: false,
         };
-        transaction.write_opportunity(false, &opportunity, None).unwrap();
-        assert_eq!(transaction.find_opportunity(&crm("006A")).unwrap(), Some(opportunity));
+        transaction
+            .write_opportunity(false, &opportunity, None)
+            .unwrap();
+        assert_eq!(
+            transaction.find_opportunity(&crm("006A")).unwrap(),
+            Some(opportunity)
+        );
         commit(transaction);
         let before = store.counts().unwrap();
-        assert_eq!((before.unmatched_activities, before.unmatched_intent_signals, before.unmatched_opportunities), (2, 1, 1));
+        assert_eq!(
+            (
+                before.unmatched_activities,
+                before.unmatched_intent_signals,
+                before.unmatched_opportunities
+            ),
+            (2, 1, 1)
+        );
         let top = store.top_unmatched_domains(5).unwrap();
         assert_eq!((top[0].domain.as_str(), top[0].records), ("initech.com", 3));
 
         let mut transaction = store.begin_import(&record("accounts")).unwrap();
-        let initech = transaction.insert_account(&account("initech.com", Some("001I"))).unwrap();
+        let initech = transaction
+            .insert_account(&account("initech.com", Some("001I")))
+            .unwrap();
         let contact = Contact {
             crm_id: None,
             email: email("ann@initech.com"),
@@ -306,9 +444,21 @@ fn unmatched_records_are_matched_when_their_account_or_contact_appears() {
         transaction.write_contact(None, &contact).unwrap();
         let rematched = transaction.rematch().unwrap();
         commit(transaction);
-        assert_eq!((rematched.activities, rematched.intent_signals, rematched.opportunities), (2, 1, 1));
+        assert_eq!(
+            (
+                rematched.activities,
+                rematched.intent_signals,
+                rematched.opportunities
+            ),
+            (2, 1, 1)
+        );
         let after = store.counts().unwrap();
-        assert_eq!(after.unmatched_activities + after.unmatched_intent_signals + after.unmatched_opportunities, 0);
+        assert_eq!(
+            after.unmatched_activities
+                + after.unmatched_intent_signals
+                + after.unmatched_opportunities,
+            0
+        );
         assert_eq!(store.activity_count_for(initech).unwrap(), 2);
         (before, after, rematched)
     });
@@ -321,12 +471,21 @@ fn an_import_dropped_without_commit_changes_nothing() {
         let before: Counts = store.counts().unwrap();
         {
             let mut transaction = store.begin_import(&record("accounts")).unwrap();
-            transaction.insert_account(&account("acme.com", None)).unwrap();
-            transaction.write_activities(&[activity_row("a-1", "acme.com", None, 2)]).unwrap();
+            transaction
+                .insert_account(&account("acme.com", None))
+                .unwrap();
+            transaction
+                .write_activities(&[activity_row("a-1", "acme.com", None, 2)])
+                .unwrap();
             transaction.finish_activities().unwrap();
         }
         assert_eq!(store.counts().unwrap(), before);
-        assert!(store.account_by_domain(&domain("acme.com")).unwrap().is_none());
+        assert!(
+            store
+                .account_by_domain(&domain("acme.com"))
+                .unwrap()
+                .is_none()
+        );
         before
     });
 }

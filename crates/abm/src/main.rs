@@ -37,7 +37,10 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ABM_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ABM_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -51,7 +54,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let context = cli::Context { database_url: cli.database_url, config_path: cli.config };
+    let context = cli::Context {
+        database_url: cli.database_url,
+        config_path: cli.config,
+    };
     match cli.command {
         Command::Demo(args) => demo::run(&context, &args),
         Command::Import(args) => cli::import::run(&context, &args),

@@ -28,7 +28,11 @@ pub fn percent(rate: Option<f64>) -> String {
 
 /// Prints `label  value` pairs with the values aligned.
 pub fn print_pairs(pairs: &[(&str, String)]) {
-    let width = pairs.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    let width = pairs
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
     for (label, value) in pairs {
         println!("  {label:<width$}  {value}");
     }
@@ -60,6 +64,9 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(percent(Some(0.8766)), "87.7%");
         assert_eq!(percent(None), "n/a");
-        assert_eq!(csv_line(&["a".into(), "b,c".into(), "d\"e".into()]), "a,\"b,c\",\"d\"\"e\"");
+        assert_eq!(
+            csv_line(&["a".into(), "b,c".into(), "d\"e".into()]),
+            "a,\"b,c\",\"d\"\"e\""
+        );
     }
 }

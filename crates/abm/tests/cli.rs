@@ -31,12 +31,15 @@ impl PostgresDatabase {
         if std::env::var("ABM_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
             return None;
         }
-        let server = std::env::var("ABM_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let server = std::env::var("ABM_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut client = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|error| {
             panic!("PostgreSQL is needed for these tests and {server} cannot be reached ({error}); set ABM_TEST_POSTGRES_URL, or ABM_TEST_SKIP_POSTGRES=1 to skip")
         });
         let name = format!("abm_cli_{:016x}", rand::random::<u64>());
-        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
         let (base, _) = server.rsplit_once('/').unwrap();
         let url = format!("{base}/{name}");
         Some(Self { server, name, url })
@@ -46,7 +49,10 @@ impl PostgresDatabase {
 impl Drop for PostgresDatabase {
     fn drop(&mut self) {
         if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -58,18 +64,53 @@ fn write(directory: &Path, name: &str, contents: &str) -> PathBuf {
 }
 
 fn sample_files(directory: &Path) {
-    write(directory, "accounts.csv", "Id,Name,Website,Industry,NumberOfEmployees,Technologies__c\n001A,Acme,https://www.acme.co.uk,Software,\"1,200\",Salesforce;Marketo\n001B,Globex,globex.com,Manufacturing,5000,SAP\n");
-    write(directory, "contacts.csv", "Id,AccountId,FirstName,LastName,Email,Title\n003A,001A,Ann,Lee,ann@acme.co.uk,CMO\n003B,001Z,Bo,Park,bo@hooli.com,CTO\n");
-    write(directory, "leads.csv", "Record ID,Email,Job Title,Website URL\n1,cy@globex.com,Engineer,\n2,di@gmail.com,CFO,\n");
-    write(directory, "opportunities.csv", "Id,AccountId,Name,StageName,Amount,CreatedDate,CloseDate,IsClosed,IsWon\n006A,001A,Acme expansion,Closed Won,\"50,000\",2026-01-10,2026-03-01,true,true\n");
-    write(directory, "intent.csv", "Company Name,Domain,Topic Name,Composite Score,Date\nAcme,acme.co.uk,Intent Data,72,2026-03-02\nNobody,nobody-corp.com,Intent Data,61,2026-03-02\n");
-    write(directory, "activities.csv", "id,occurred_at,type,email,domain,url,topic,campaign,channel\na1,2026-03-01T10:00:00Z,page_view,ann@acme.co.uk,,https://x.io/pricing,,,web\na2,2026-03-01T10:01:00Z,email_open,,globex.com,,,,email\na3,2026-03-01T10:02:00Z,page_view,someone@gmail.com,,,,,web\n");
+    write(
+        directory,
+        "accounts.csv",
+        "Id,Name,Website,Industry,NumberOfEmployees,Technologies__c\n001A,Acme,https://www.acme.co.uk,Software,\"1,200\",Salesforce;Marketo\n001B,Globex,globex.com,Manufacturing,5000,SAP\n",
+    );
+    write(
+        directory,
+        "contacts.csv",
+        "Id,AccountId,FirstName,LastName,Email,Title\n003A,001A,Ann,Lee,ann@acme.co.uk,CMO\n003B,001Z,Bo,Park,bo@hooli.com,CTO\n",
+    );
+    write(
+        directory,
+        "leads.csv",
+        "Record ID,Email,Job Title,Website URL\n1,cy@globex.com,Engineer,\n2,di@gmail.com,CFO,\n",
+    );
+    write(
+        directory,
+        "opportunities.csv",
+        "Id,AccountId,Name,StageName,Amount,CreatedDate,CloseDate,IsClosed,IsWon\n006A,001A,Acme expansion,Closed Won,\"50,000\",2026-01-10,2026-03-01,true,true\n",
+    );
+    write(
+        directory,
+        "intent.csv",
+        "Company Name,Domain,Topic Name,Composite Score,Date\nAcme,acme.co.uk,Intent Data,72,2026-03-02\nNobody,nobody-corp.com,Intent Data,61,2026-03-02\n",
+    );
+    write(
+        directory,
+        "activities.csv",
+        "id,occurred_at,type,email,domain,url,topic,campaign,channel\na1,2026-03-01T10:00:00Z,page_view,ann@acme.co.uk,,https://x.io/pricing,,,web\na2,2026-03-01T10:01:00Z,email_open,,globex.com,,,,email\na3,2026-03-01T10:02:00Z,page_view,someone@gmail.com,,,,,web\n",
+    );
 }
 
 fn import_all(directory: &Path, url: &str) {
-    for kind in ["accounts", "contacts", "leads", "opportunities", "intent", "activities"] {
+    for kind in [
+        "accounts",
+        "contacts",
+        "leads",
+        "opportunities",
+        "intent",
+        "activities",
+    ] {
         let output = abm(directory, url, &["import", kind, &format!("{kind}.csv")]);
-        assert!(output.status.success(), "import {kind}: {}", text(&output.stderr));
+        assert!(
+            output.status.success(),
+            "import {kind}: {}",
+            text(&output.stderr)
+        );
     }
 }
 
@@ -88,7 +129,10 @@ fn the_same_imports_give_the_same_status_on_sqlite_and_postgresql() {
     let on_sqlite = status_json(directory.path(), sqlite);
     assert_eq!(on_sqlite["accounts"], 2);
     assert_eq!(on_sqlite["contacts"], 1);
-    assert_eq!(on_sqlite["leads"], 3, "bo@hooli.com waits as a lead until Hooli is imported");
+    assert_eq!(
+        on_sqlite["leads"], 3,
+        "bo@hooli.com waits as a lead until Hooli is imported"
+    );
     assert_eq!(on_sqlite["activities"], 3);
     assert_eq!(on_sqlite["unmatched_activities"], 1);
     assert_eq!(on_sqlite["intent_signals"], 2);
@@ -107,18 +151,40 @@ fn the_same_imports_give_the_same_status_on_sqlite_and_postgresql() {
 #[test]
 fn problems_go_to_stderr_with_a_failing_exit_code_and_change_nothing() {
     let directory = tempfile::tempdir().unwrap();
-    write(directory.path(), "bad.csv", "Website,Employees\nacme.com,12\nglobex.com,-3\n");
-    let output = abm(directory.path(), "sqlite://./abm.db", &["import", "accounts", "bad.csv"]);
+    write(
+        directory.path(),
+        "bad.csv",
+        "Website,Employees\nacme.com,12\nglobex.com,-3\n",
+    );
+    let output = abm(
+        directory.path(),
+        "sqlite://./abm.db",
+        &["import", "accounts", "bad.csv"],
+    );
     assert!(!output.status.success());
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("error: bad.csv:3: column \"Employees\", value \"-3\": a count cannot be negative"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: bad.csv:3: column \"Employees\", value \"-3\": a count cannot be negative"
+        ),
+        "{stderr}"
+    );
     assert!(stderr.contains("Nothing was imported"), "{stderr}");
-    assert_eq!(status_json(directory.path(), "sqlite://./abm.db")["accounts"], 0);
+    assert_eq!(
+        status_json(directory.path(), "sqlite://./abm.db")["accounts"],
+        0
+    );
 
     write(directory.path(), "header.csv", "Website,Employees\n");
-    let output = abm(directory.path(), "sqlite://./abm.db", &["import", "accounts", "header.csv"]);
+    let output = abm(
+        directory.path(),
+        "sqlite://./abm.db",
+        &["import", "accounts", "header.csv"],
+    );
     assert!(output.status.success());
-    assert!(text(&output.stdout).contains("Nothing to import: header.csv has a header but no rows."));
+    assert!(
+        text(&output.stdout).contains("Nothing to import: header.csv has a header but no rows.")
+    );
 
     let output = abm(directory.path(), "mysql://nope", &["status"]);
     assert!(!output.status.success());
@@ -130,14 +196,35 @@ fn import_summary_and_dry_run() {
     let directory = tempfile::tempdir().unwrap();
     sample_files(directory.path());
     let url = "sqlite://./abm.db";
-    let output = abm(directory.path(), url, &["import", "accounts", "accounts.csv", "--dry-run", "--report", "json"]);
+    let output = abm(
+        directory.path(),
+        url,
+        &[
+            "import",
+            "accounts",
+            "accounts.csv",
+            "--dry-run",
+            "--report",
+            "json",
+        ],
+    );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!((report["dry_run"].clone(), report["inserted"].clone()), (true.into(), 2.into()));
+    assert_eq!(
+        (report["dry_run"].clone(), report["inserted"].clone()),
+        (true.into(), 2.into())
+    );
     assert_eq!(status_json(directory.path(), url)["accounts"], 0);
-    let output = abm(directory.path(), url, &["import", "accounts", "accounts.csv"]);
+    let output = abm(
+        directory.path(),
+        url,
+        &["import", "accounts", "accounts.csv"],
+    );
     let stdout = text(&output.stdout);
-    assert!(stdout.contains("accounts.csv (salesforce format, 2 rows)"), "{stdout}");
+    assert!(
+        stdout.contains("accounts.csv (salesforce format, 2 rows)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("inserted    2"), "{stdout}");
 }
 
@@ -155,21 +242,42 @@ fn the_demo_uses_its_own_database_and_refuses_a_database_with_data() {
         text(&output.stdout)
     };
     let first = run_demo();
-    assert!(first.contains("database: sqlite://./abm-demo.db (the demo's own file; your ./abm.db is untouched)"), "{first}");
+    assert!(
+        first.contains(
+            "database: sqlite://./abm-demo.db (the demo's own file; your ./abm.db is untouched)"
+        ),
+        "{first}"
+    );
     assert!(first.contains("lead-to-account match rate"), "{first}");
     assert!(directory.path().join("abm-demo.db").exists());
     assert!(!directory.path().join("abm.db").exists());
     let status = status_json(directory.path(), "sqlite://./abm-demo.db");
     assert_eq!(status["accounts"], 150);
     assert!(status["activities"].as_u64().unwrap() > 1000, "{status}");
-    assert!(status["unmatched_activities"].as_u64().unwrap() > 0, "the demo has noise that stays unmatched");
+    assert!(
+        status["unmatched_activities"].as_u64().unwrap() > 0,
+        "the demo has noise that stays unmatched"
+    );
     // A second run starts from the same world.
     run_demo();
-    assert_eq!(status_json(directory.path(), "sqlite://./abm-demo.db"), status);
+    assert_eq!(
+        status_json(directory.path(), "sqlite://./abm-demo.db"),
+        status
+    );
 
     // Into a named database that holds data: refused, nothing added.
-    let output = abm(directory.path(), "sqlite://./abm-demo.db", &["demo", "--accounts", "10"]);
+    let output = abm(
+        directory.path(),
+        "sqlite://./abm-demo.db",
+        &["demo", "--accounts", "10"],
+    );
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("already holds data; the demo only writes into an empty database"));
-    assert_eq!(status_json(directory.path(), "sqlite://./abm-demo.db"), status);
+    assert!(
+        text(&output.stderr)
+            .contains("already holds data; the demo only writes into an empty database")
+    );
+    assert_eq!(
+        status_json(directory.path(), "sqlite://./abm-demo.db"),
+        status
+    );
 }

@@ -107,7 +107,9 @@ impl Account {
         }
         self.aliases.remove(&self.domain);
         for (key, value) in &stored.attributes {
-            self.attributes.entry(key.clone()).or_insert_with(|| value.clone());
+            self.attributes
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
         }
         self
     }
@@ -129,10 +131,19 @@ mod tests {
         stored.attributes.insert("Tier__c".into(), "A".into());
         let mut incoming = Account::new(domain("acme.io"));
         incoming.employees = Some(1200);
-        incoming.attributes.insert("Segment".into(), "Enterprise".into());
+        incoming
+            .attributes
+            .insert("Segment".into(), "Enterprise".into());
         let merged = incoming.merged_over(&stored);
         assert_eq!(merged.domain, domain("acme.io"));
-        assert_eq!(merged.aliases.iter().map(Domain::as_str).collect::<Vec<_>>(), ["acme.com"]);
+        assert_eq!(
+            merged
+                .aliases
+                .iter()
+                .map(Domain::as_str)
+                .collect::<Vec<_>>(),
+            ["acme.com"]
+        );
         assert_eq!(merged.name.as_deref(), Some("Acme"));
         assert_eq!(merged.employees, Some(1200));
         assert!(merged.technologies.contains("Salesforce"));
@@ -141,7 +152,10 @@ mod tests {
 
     #[test]
     fn crm_types() {
-        assert_eq!(AccountType::from_crm("Customer - Direct"), AccountType::Customer);
+        assert_eq!(
+            AccountType::from_crm("Customer - Direct"),
+            AccountType::Customer
+        );
         assert_eq!(AccountType::from_crm("Partner"), AccountType::Prospect);
     }
 }

@@ -25,12 +25,18 @@ impl Opportunity {
     /// earlier than it was created.
     pub fn validate(&self) -> Result<(), (&'static str, ValueError)> {
         if self.won && !self.closed {
-            return Err(("won", ValueError::new("a won opportunity must also be closed")));
+            return Err((
+                "won",
+                ValueError::new("a won opportunity must also be closed"),
+            ));
         }
         if let Some(close) = self.close_date
             && close < self.created_on
         {
-            return Err(("close_date", ValueError::new("close date is before the created date")));
+            return Err((
+                "close_date",
+                ValueError::new("close date is before the created date"),
+            ));
         }
         if self.account_crm_id.is_none() && self.account_domain.is_none() {
             return Err((

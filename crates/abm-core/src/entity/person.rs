@@ -34,7 +34,9 @@ impl Contact {
         keep_if_none(&mut self.consent.lawful_basis, &stored.consent.lawful_basis);
         self.consent.opted_out |= stored.consent.opted_out;
         for (key, value) in &stored.attributes {
-            self.attributes.entry(key.clone()).or_insert_with(|| value.clone());
+            self.attributes
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
         }
         self
     }
@@ -67,7 +69,9 @@ impl Lead {
         keep_if_none(&mut self.consent.lawful_basis, &stored.consent.lawful_basis);
         self.consent.opted_out |= stored.consent.opted_out;
         for (key, value) in &stored.attributes {
-            self.attributes.entry(key.clone()).or_insert_with(|| value.clone());
+            self.attributes
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
         }
         self
     }

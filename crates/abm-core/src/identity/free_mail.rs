@@ -1,6 +1,7 @@
 //! The maintained list of free-mail and disposable-mail domains (registrable domains). Add
 //! to it here for everyone, or per team with `identity.free_mail_domains` in `abm.toml`.
 
+#[rustfmt::skip]
 pub(super) const DOMAINS: &[&str] = &[
     // large free-mail providers
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",

@@ -74,12 +74,13 @@ fn host_of(input: &str) -> Result<String, ValueError> {
         with_scheme = format!("http://{input}");
         &with_scheme
     };
-    let url = url::Url::parse(candidate).map_err(|error| ValueError::new(format!("not a website: {error}")))?;
+    let url = url::Url::parse(candidate)
+        .map_err(|error| ValueError::new(format!("not a website: {error}")))?;
     match url.host() {
         Some(url::Host::Domain(host)) => Ok(host.to_owned()),
-        Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_)) => Err(ValueError::new(
-            "an IP address is not a company domain",
-        )),
+        Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_)) => {
+            Err(ValueError::new("an IP address is not a company domain"))
+        }
         None => Err(ValueError::new("not a website: it has no host")),
     }
 }
@@ -117,7 +118,9 @@ fn normalise_host(host: &str) -> Result<String, ValueError> {
         .split('.')
         .any(|label| label.starts_with('-') || label.ends_with('-'))
     {
-        return Err(ValueError::new("not a domain: a label starts or ends with '-'"));
+        return Err(ValueError::new(
+            "not a domain: a label starts or ends with '-'",
+        ));
     }
     Ok(lower)
 }
@@ -143,11 +146,23 @@ mod tests {
             ("acme.github.io", "acme.github.io"),
             ("www.bücher.de", "xn--bcher-kva.de"),
             ("acme.com.", "acme.com"),
-            ("localhost", "error: not a public domain: a company domain has a dot and a public suffix (like acme.com)"),
+            (
+                "localhost",
+                "error: not a public domain: a company domain has a dot and a public suffix (like acme.com)",
+            ),
             ("127.0.0.1", "error: an IP address is not a company domain"),
-            ("http://[::1]/", "error: an IP address is not a company domain"),
-            ("co.uk", "error: not a registrable domain: it is a public suffix itself (like co.uk)"),
-            ("acme.notatld", "error: not a public domain: its ending is not on the public suffix list"),
+            (
+                "http://[::1]/",
+                "error: an IP address is not a company domain",
+            ),
+            (
+                "co.uk",
+                "error: not a registrable domain: it is a public suffix itself (like co.uk)",
+            ),
+            (
+                "acme.notatld",
+                "error: not a public domain: its ending is not on the public suffix list",
+            ),
             ("", "error: empty domain"),
             ("acme .com", "error: a domain has no spaces"),
         ];

@@ -21,7 +21,9 @@ impl Email {
             return Err(ValueError::new("empty email address"));
         }
         if trimmed.len() > 254 {
-            return Err(ValueError::new("email address is longer than 254 characters"));
+            return Err(ValueError::new(
+                "email address is longer than 254 characters",
+            ));
         }
         let Some(at) = trimmed.rfind('@') else {
             return Err(ValueError::new("not an email address: it has no '@'"));
@@ -32,16 +34,22 @@ impl Email {
                 "not an email address: the part before '@' must have 1 to 64 characters",
             ));
         }
-        if local
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'))
-        {
+        if local.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '@' | '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'
+                )
+        }) {
             return Err(ValueError::new(
                 "not an email address: the part before '@' has a character mail does not allow",
             ));
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-            return Err(ValueError::new("not an email address: misplaced '.' before '@'"));
+            return Err(ValueError::new(
+                "not an email address: misplaced '.' before '@'",
+            ));
         }
         if host.is_empty() {
             return Err(ValueError::new("not an email address: nothing after '@'"));
@@ -100,11 +108,23 @@ mod tests {
             ("jo+news@acme.co.uk", "jo+news@acme.co.uk / acme.co.uk"),
             ("jo@müller.de", "jo@xn--mller-kva.de / xn--mller-kva.de"),
             ("jo.acme.com", "error: not an email address: it has no '@'"),
-            ("jo@localhost", "error: email domain: not a public domain: a company domain has a dot and a public suffix (like acme.com)"),
-            ("jo@10.0.0.1", "error: email domain: an IP address is not a company domain"),
-            ("@acme.com", "error: not an email address: the part before '@' must have 1 to 64 characters"),
+            (
+                "jo@localhost",
+                "error: email domain: not a public domain: a company domain has a dot and a public suffix (like acme.com)",
+            ),
+            (
+                "jo@10.0.0.1",
+                "error: email domain: an IP address is not a company domain",
+            ),
+            (
+                "@acme.com",
+                "error: not an email address: the part before '@' must have 1 to 64 characters",
+            ),
             ("jo@", "error: not an email address: nothing after '@'"),
-            ("jo smith@acme.com", "error: not an email address: the part before '@' has a character mail does not allow"),
+            (
+                "jo smith@acme.com",
+                "error: not an email address: the part before '@' has a character mail does not allow",
+            ),
             ("", "error: empty email address"),
         ];
         for (input, expected) in cases {

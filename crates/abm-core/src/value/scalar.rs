@@ -10,7 +10,9 @@ pub fn parse_bool(input: &str) -> Result<bool, ValueError> {
     match input.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "y" | "1" | "t" | "x" => Ok(true),
         "false" | "no" | "n" | "0" | "f" => Ok(false),
-        _ => Err(ValueError::new("expected a yes/no value (true, false, yes, no, 1, 0)")),
+        _ => Err(ValueError::new(
+            "expected a yes/no value (true, false, yes, no, 1, 0)",
+        )),
     }
 }
 
@@ -64,8 +66,12 @@ fn parse_decimal(input: &str) -> Result<f64, ValueError> {
         && cleaned
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
-    let number: f64 = if valid_shape { cleaned.parse().ok() } else { None }
-        .ok_or_else(|| ValueError::new("not a number"))?;
+    let number: f64 = if valid_shape {
+        cleaned.parse().ok()
+    } else {
+        None
+    }
+    .ok_or_else(|| ValueError::new("not a number"))?;
     if !number.is_finite() {
         return Err(ValueError::new("not a finite number"));
     }
@@ -183,9 +189,18 @@ mod tests {
         assert!(date("13/1/2026").is_err());
         assert!(date("soon").is_err());
         let ts = |s: &str| parse_timestamp(s).map(|t| t.to_string()).map_err(|e| e.0);
-        assert_eq!(ts("2026-03-01T10:00:00Z"), Ok("2026-03-01T10:00:00Z".into()));
-        assert_eq!(ts("2026-03-01T11:00:00+01:00"), Ok("2026-03-01T10:00:00Z".into()));
-        assert_eq!(ts("2026-03-01T10:00:00.000+0000"), Ok("2026-03-01T10:00:00Z".into()));
+        assert_eq!(
+            ts("2026-03-01T10:00:00Z"),
+            Ok("2026-03-01T10:00:00Z".into())
+        );
+        assert_eq!(
+            ts("2026-03-01T11:00:00+01:00"),
+            Ok("2026-03-01T10:00:00Z".into())
+        );
+        assert_eq!(
+            ts("2026-03-01T10:00:00.000+0000"),
+            Ok("2026-03-01T10:00:00Z".into())
+        );
         assert_eq!(ts("2026-03-01 10:00:00"), Ok("2026-03-01T10:00:00Z".into()));
         assert_eq!(ts("2026-03-01"), Ok("2026-03-01T00:00:00Z".into()));
         assert_eq!(

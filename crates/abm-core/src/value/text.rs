@@ -14,10 +14,14 @@ fn clean_id(input: &str, what: &str) -> Result<String, ValueError> {
         return Err(ValueError::new(format!("empty {what}")));
     }
     if trimmed.len() > MAX_ID_LEN {
-        return Err(ValueError::new(format!("{what} is longer than {MAX_ID_LEN} characters")));
+        return Err(ValueError::new(format!(
+            "{what} is longer than {MAX_ID_LEN} characters"
+        )));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(ValueError::new(format!("{what} contains a control character")));
+        return Err(ValueError::new(format!(
+            "{what} contains a control character"
+        )));
     }
     Ok(trimmed.to_owned())
 }
@@ -141,8 +145,13 @@ impl LawfulBasis {
             .filter(char::is_ascii_alphanumeric)
             .collect();
         match key.as_str() {
-            "consent" | "optin" | "optedin" | "explicitconsent" | "impliedconsent" => Ok(Self::Consent),
-            "legitimateinterest" | "legitimateinterests" | "li" | "legitimateinterestprospect"
+            "consent" | "optin" | "optedin" | "explicitconsent" | "impliedconsent" => {
+                Ok(Self::Consent)
+            }
+            "legitimateinterest"
+            | "legitimateinterests"
+            | "li"
+            | "legitimateinterestprospect"
             | "legitimateinterestexistingcustomer" => Ok(Self::LegitimateInterest),
             "contract" | "performanceofacontract" => Ok(Self::Contract),
             "none" | "notapplicable" | "na" | "unknown" => Ok(Self::None),
@@ -173,12 +182,21 @@ mod tests {
         assert!(Score::parse("140").is_err());
         assert!(Score::parse("-1").is_err());
         assert!(Score::parse("NaN").is_err());
-        assert_eq!(Topic::parse("  Intent   Data ").map(|t| t.0), Ok("Intent Data".into()));
+        assert_eq!(
+            Topic::parse("  Intent   Data ").map(|t| t.0),
+            Ok("Intent Data".into())
+        );
         assert!(Topic::parse("  ").is_err());
         assert!(CrmId::parse("").is_err());
         assert_eq!(CrmId::parse(" 001A ").map(|id| id.0), Ok("001A".into()));
         assert!(ActivityId::parse(&"x".repeat(300)).is_err());
-        assert_eq!(LawfulBasis::parse("Legitimate Interest"), Ok(LawfulBasis::LegitimateInterest));
-        assert_eq!(LawfulBasis::parse("legitimate_interest"), Ok(LawfulBasis::LegitimateInterest));
+        assert_eq!(
+            LawfulBasis::parse("Legitimate Interest"),
+            Ok(LawfulBasis::LegitimateInterest)
+        );
+        assert_eq!(
+            LawfulBasis::parse("legitimate_interest"),
+            Ok(LawfulBasis::LegitimateInterest)
+        );
     }
 }

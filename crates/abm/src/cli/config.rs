@@ -28,7 +28,9 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
             Err(error) => bail!("cannot read {}: {error}", path.display()),
         };
         let config: Config = match toml::from_str(&text) {
@@ -37,7 +39,10 @@ impl Config {
         };
         for entry in &config.identity.free_mail_domains {
             if let Err(error) = Domain::parse(entry.get_ref()) {
-                let line = text[..entry.span().start.min(text.len())].lines().count().max(1);
+                let line = text[..entry.span().start.min(text.len())]
+                    .lines()
+                    .count()
+                    .max(1);
                 bail!(
                     "{}:{line}: identity.free_mail_domains: {:?} is not a domain ({error})",
                     path.display(),
@@ -50,7 +55,12 @@ impl Config {
 
     pub fn free_mail(&self) -> FreeMailDomains {
         // Entries were checked in `load`; an unparsable one cannot reach here.
-        FreeMailDomains::with_extra(self.identity.free_mail_domains.iter().filter_map(|entry| Domain::parse(entry.get_ref()).ok()))
+        FreeMailDomains::with_extra(
+            self.identity
+                .free_mail_domains
+                .iter()
+                .filter_map(|entry| Domain::parse(entry.get_ref()).ok()),
+        )
     }
 }
 
@@ -67,12 +77,29 @@ mod tests {
 
     #[test]
     fn config_is_validated_with_line_numbers() {
-        let config = load("[identity]\nfree_mail_domains = [\"isp-mail.example.com\"]\n").expect("valid");
-        assert!(config.free_mail().contains(&Domain::parse("example.com").expect("domain")));
-        let error = format!("{:#}", load("[identity]\nfree_mail = []\n").expect_err("unknown key"));
-        assert!(error.contains("unknown field `free_mail`") && error.contains("line 2"), "{error}");
-        let error = format!("{:#}", load("[identity]\n\nfree_mail_domains = [\"localhost\"]\n").expect_err("bad domain"));
-        assert!(error.contains(":3: identity.free_mail_domains: \"localhost\""), "{error}");
+        let config =
+            load("[identity]\nfree_mail_domains = [\"isp-mail.example.com\"]\n").expect("valid");
+        assert!(
+            config
+                .free_mail()
+                .contains(&Domain::parse("example.com").expect("domain"))
+        );
+        let error = format!(
+            "{:#}",
+            load("[identity]\nfree_mail = []\n").expect_err("unknown key")
+        );
+        assert!(
+            error.contains("unknown field `free_mail`") && error.contains("line 2"),
+            "{error}"
+        );
+        let error = format!(
+            "{:#}",
+            load("[identity]\n\nfree_mail_domains = [\"localhost\"]\n").expect_err("bad domain")
+        );
+        assert!(
+            error.contains(":3: identity.free_mail_domains: \"localhost\""),
+            "{error}"
+        );
         assert!(Config::load(Path::new("/nonexistent/abm.toml")).is_ok());
     }
 }

@@ -4,7 +4,10 @@
 use super::Context;
 use super::config::Config;
 use crate::output;
-use abm_ingest::{ColumnOverride, Format, ImportError, ImportKind, ImportOptions, ImportReport, MAX_LISTED, Progress};
+use abm_ingest::{
+    ColumnOverride, Format, ImportError, ImportKind, ImportOptions, ImportReport, MAX_LISTED,
+    Progress,
+};
 use anyhow::{Result, anyhow};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -88,7 +91,9 @@ impl Bar {
 impl Progress for Bar {
     fn start(&self, total_bytes: u64) {
         self.0.set_length(total_bytes);
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
             self.0.set_style(style);
         }
     }
@@ -102,9 +107,19 @@ impl Progress for Bar {
     }
 }
 
-pub fn options(context: &Context, kind: ImportKind, files: Vec<PathBuf>, format: FormatArg, maps: &[String], dry_run: bool) -> Result<ImportOptions> {
+pub fn options(
+    context: &Context,
+    kind: ImportKind,
+    files: Vec<PathBuf>,
+    format: FormatArg,
+    maps: &[String],
+    dry_run: bool,
+) -> Result<ImportOptions> {
     let config = Config::load(&context.config_path)?;
-    let overrides = maps.iter().map(|text| ColumnOverride::parse(text).map_err(|message| anyhow!(message))).collect::<Result<Vec<_>>>()?;
+    let overrides = maps
+        .iter()
+        .map(|text| ColumnOverride::parse(text).map_err(|message| anyhow!(message)))
+        .collect::<Result<Vec<_>>>()?;
     Ok(ImportOptions {
         kind,
         files,
@@ -123,7 +138,14 @@ pub fn options(context: &Context, kind: ImportKind, files: Vec<PathBuf>, format:
 }
 
 pub fn run(context: &Context, args: &ImportArgs) -> Result<ExitCode> {
-    let options = options(context, args.kind.into(), args.files.clone(), args.format, &args.maps, args.dry_run)?;
+    let options = options(
+        context,
+        args.kind.into(),
+        args.files.clone(),
+        args.format,
+        &args.maps,
+        args.dry_run,
+    )?;
     let mut store = context.open_store()?;
     match abm_ingest::import(store.as_mut(), &options, &Bar::new()) {
         Ok(report) => {
@@ -138,7 +160,10 @@ pub fn run(context: &Context, args: &ImportArgs) -> Result<ExitCode> {
                 eprintln!("error: {problem}");
             }
             if problems.total > MAX_LISTED as u64 {
-                eprintln!("… and {} more problems", output::thousands(problems.total - MAX_LISTED as u64));
+                eprintln!(
+                    "… and {} more problems",
+                    output::thousands(problems.total - MAX_LISTED as u64)
+                );
             }
             eprintln!("Nothing was imported: fix the problems above and run the import again.");
             Ok(ExitCode::FAILURE)
@@ -154,16 +179,30 @@ pub fn print_report(report: &ImportReport) {
         }
         return;
     }
-    let verb = if report.dry_run { "Checked (dry run, nothing written)" } else { "Imported" };
+    let verb = if report.dry_run {
+        "Checked (dry run, nothing written)"
+    } else {
+        "Imported"
+    };
     println!("{verb} {}:", report.kind.as_str());
     for file in &report.files {
-        println!("  {} ({} format, {} rows)", file.file, file.format.as_str(), output::thousands(file.rows));
+        println!(
+            "  {} ({} format, {} rows)",
+            file.file,
+            file.format.as_str(),
+            output::thousands(file.rows)
+        );
         if !file.other_columns.is_empty() {
             let what = match report.kind {
-                ImportKind::Accounts | ImportKind::Contacts | ImportKind::Leads => "kept as attributes",
+                ImportKind::Accounts | ImportKind::Contacts | ImportKind::Leads => {
+                    "kept as attributes"
+                }
                 _ => "ignored",
             };
-            println!("    other columns, {what}: {}", file.other_columns.join(", "));
+            println!(
+                "    other columns, {what}: {}",
+                file.other_columns.join(", ")
+            );
         }
     }
     let mut pairs = vec![
@@ -171,21 +210,40 @@ pub fn print_report(report: &ImportReport) {
         ("inserted", output::thousands(report.inserted)),
         ("updated", output::thousands(report.updated)),
         ("unchanged", output::thousands(report.unchanged)),
-        ("unmatched", format!("{}  (kept; matched when their account or contact appears)", output::thousands(report.unmatched))),
+        (
+            "unmatched",
+            format!(
+                "{}  (kept; matched when their account or contact appears)",
+                output::thousands(report.unmatched)
+            ),
+        ),
         ("match rate", output::percent(report.match_rate)),
     ];
     if report.kept_existing > 0 {
-        pairs.push(("kept as stored", format!("{}  (ids already stored with other content)", output::thousands(report.kept_existing))));
+        pairs.push((
+            "kept as stored",
+            format!(
+                "{}  (ids already stored with other content)",
+                output::thousands(report.kept_existing)
+            ),
+        ));
     }
     let rematched = &report.rematched;
     let earlier = [
         (rematched.leads, "leads"),
-        (rematched.leads_promoted_to_contacts, "leads became contacts"),
+        (
+            rematched.leads_promoted_to_contacts,
+            "leads became contacts",
+        ),
         (rematched.activities, "activities"),
         (rematched.intent_signals, "intent signals"),
         (rematched.opportunities, "opportunities"),
     ];
-    let earlier: Vec<String> = earlier.iter().filter(|(count, _)| *count > 0).map(|(count, what)| format!("{} {what}", output::thousands(*count))).collect();
+    let earlier: Vec<String> = earlier
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, what)| format!("{} {what}", output::thousands(*count)))
+        .collect();
     if !earlier.is_empty() {
         pairs.push(("newly matched", earlier.join(", ")));
     }

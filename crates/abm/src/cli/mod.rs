@@ -16,7 +16,9 @@ pub struct Context {
 
 impl Context {
     pub fn database_url(&self) -> &str {
-        self.database_url.as_deref().unwrap_or(crate::DEFAULT_DATABASE_URL)
+        self.database_url
+            .as_deref()
+            .unwrap_or(crate::DEFAULT_DATABASE_URL)
     }
 
     pub fn open_store(&self) -> Result<Box<dyn abm_store::Store>> {
@@ -43,8 +45,14 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://abm:secret@db/abm"), "postgres://abm:***@db/abm");
-        assert_eq!(super::redact("postgres://abm@db/abm"), "postgres://abm@db/abm");
+        assert_eq!(
+            super::redact("postgres://abm:secret@db/abm"),
+            "postgres://abm:***@db/abm"
+        );
+        assert_eq!(
+            super::redact("postgres://abm@db/abm"),
+            "postgres://abm@db/abm"
+        );
         assert_eq!(super::redact("sqlite://./abm.db"), "sqlite://./abm.db");
     }
 }

@@ -69,22 +69,51 @@ impl Status {
             if unmatched == 0 {
                 output::thousands(total)
             } else {
-                format!("{}  ({} unmatched)", output::thousands(total), output::thousands(unmatched))
+                format!(
+                    "{}  ({} unmatched)",
+                    output::thousands(total),
+                    output::thousands(unmatched)
+                )
             }
         };
         output::print_pairs(&[
             ("accounts", output::thousands(self.accounts)),
             ("contacts", output::thousands(self.contacts)),
-            ("leads", format!("{}  ({} matched to an account)", output::thousands(self.leads), output::thousands(self.matched_leads))),
-            ("activities", with_unmatched(self.activities, self.unmatched_activities)),
-            ("intent signals", with_unmatched(self.intent_signals, self.unmatched_intent_signals)),
-            ("opportunities", with_unmatched(self.opportunities, self.unmatched_opportunities)),
-            ("lead-to-account match rate", output::percent(self.match_rate)),
+            (
+                "leads",
+                format!(
+                    "{}  ({} matched to an account)",
+                    output::thousands(self.leads),
+                    output::thousands(self.matched_leads)
+                ),
+            ),
+            (
+                "activities",
+                with_unmatched(self.activities, self.unmatched_activities),
+            ),
+            (
+                "intent signals",
+                with_unmatched(self.intent_signals, self.unmatched_intent_signals),
+            ),
+            (
+                "opportunities",
+                with_unmatched(self.opportunities, self.unmatched_opportunities),
+            ),
+            (
+                "lead-to-account match rate",
+                output::percent(self.match_rate),
+            ),
         ]);
         if !self.top_unmatched_domains.is_empty() {
-            println!("\n  Most frequent unmatched domains (add them as accounts to match their records):");
+            println!(
+                "\n  Most frequent unmatched domains (add them as accounts to match their records):"
+            );
             for entry in &self.top_unmatched_domains {
-                println!("    {:<32} {:>8}", entry.domain, output::thousands(entry.records));
+                println!(
+                    "    {:<32} {:>8}",
+                    entry.domain,
+                    output::thousands(entry.records)
+                );
             }
         }
     }
@@ -97,7 +126,9 @@ pub fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode> {
         OutputFormat::Table => status.print_table(),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
         OutputFormat::Csv => {
-            println!("accounts,contacts,leads,matched_leads,activities,unmatched_activities,intent_signals,unmatched_intent_signals,opportunities,unmatched_opportunities,match_rate");
+            println!(
+                "accounts,contacts,leads,matched_leads,activities,unmatched_activities,intent_signals,unmatched_intent_signals,opportunities,unmatched_opportunities,match_rate"
+            );
             let values = [
                 status.accounts,
                 status.contacts,
@@ -111,7 +142,11 @@ pub fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode> {
                 status.unmatched_opportunities,
             ];
             let mut line: Vec<String> = values.iter().map(u64::to_string).collect();
-            line.push(status.match_rate.map_or_else(String::new, |rate| format!("{rate:.6}")));
+            line.push(
+                status
+                    .match_rate
+                    .map_or_else(String::new, |rate| format!("{rate:.6}")),
+            );
             println!("{}", output::csv_line(&line));
         }
     }

@@ -39,24 +39,55 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
     } else {
         context.database_url().to_owned()
     };
-    let demo_context = Context { database_url: Some(url.clone()), config_path: context.config_path.clone() };
+    let demo_context = Context {
+        database_url: Some(url.clone()),
+        config_path: context.config_path.clone(),
+    };
     let mut store = demo_context.open_store()?;
     if !own_database {
         let counts = store.counts()?;
-        if counts.accounts + counts.contacts + counts.leads + counts.activities + counts.intent_signals + counts.opportunities > 0 {
+        if counts.accounts
+            + counts.contacts
+            + counts.leads
+            + counts.activities
+            + counts.intent_signals
+            + counts.opportunities
+            > 0
+        {
             bail!(
                 "{} already holds data; the demo only writes into an empty database (omit --database-url to use {DEMO_DATABASE})",
                 crate::cli::redact(&url)
             );
         }
     }
-    println!("abm demo: a generated B2B world of {} accounts (seed {})", output::thousands(args.accounts as u64), args.seed);
-    println!("  database: {}{}", crate::cli::redact(&url), if own_database { " (the demo's own file; your ./abm.db is untouched)" } else { "" });
+    println!(
+        "abm demo: a generated B2B world of {} accounts (seed {})",
+        output::thousands(args.accounts as u64),
+        args.seed
+    );
+    println!(
+        "  database: {}{}",
+        crate::cli::redact(&url),
+        if own_database {
+            " (the demo's own file; your ./abm.db is untouched)"
+        } else {
+            ""
+        }
+    );
     let directory = PathBuf::from(DEMO_DATA);
     std::fs::create_dir_all(&directory).with_context(|| format!("cannot create {DEMO_DATA}"))?;
     let today = jiff::Zoned::now().date();
-    let files = world::write_world(&world::WorldSpec { accounts: args.accounts, seed: args.seed, today }, &directory)?;
-    println!("  files:    {DEMO_DATA}/ (examples of the Salesforce, HubSpot, Bombora and generic formats)\n");
+    let files = world::write_world(
+        &world::WorldSpec {
+            accounts: args.accounts,
+            seed: args.seed,
+            today,
+        },
+        &directory,
+    )?;
+    println!(
+        "  files:    {DEMO_DATA}/ (examples of the Salesforce, HubSpot, Bombora and generic formats)\n"
+    );
     let steps = [
         (ImportKind::Accounts, &files.accounts),
         (ImportKind::Contacts, &files.contacts),
@@ -65,14 +96,28 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
         (ImportKind::Intent, &files.intent),
         (ImportKind::Activities, &files.activities),
     ];
-    println!("  {:<14} {:>10} {:>10} {:>10} {:>10}  {}", "import", "rows", "inserted", "unmatched", "match", "format");
+    println!(
+        "  {:<14} {:>10} {:>10} {:>10} {:>10}  {}",
+        "import", "rows", "inserted", "unmatched", "match", "format"
+    );
     for (kind, path) in steps {
-        let import_options = options(&demo_context, kind, vec![path.clone()], FormatArg::Auto, &[], false)?;
+        let import_options = options(
+            &demo_context,
+            kind,
+            vec![path.clone()],
+            FormatArg::Auto,
+            &[],
+            false,
+        )?;
         let report = match abm_ingest::import(store.as_mut(), &import_options, &Bar::new()) {
             Ok(report) => report,
             Err(abm_ingest::ImportError::Problems(problems)) => {
                 let listed: Vec<String> = problems.listed.iter().map(ToString::to_string).collect();
-                bail!("the demo's own {} file did not import:\n{}", kind.as_str(), listed.join("\n"));
+                bail!(
+                    "the demo's own {} file did not import:\n{}",
+                    kind.as_str(),
+                    listed.join("\n")
+                );
             }
             Err(error) => return Err(error.into()),
         };
@@ -88,8 +133,14 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
     }
     println!("\nWhat the database holds:");
     Status::read(store.as_mut())?.print_table();
-    let flag = if own_database { format!("--database-url sqlite://{DEMO_DATABASE} ") } else { String::new() };
-    println!("\nNext: `abm {flag}status`, or import your own files into ./abm.db with `abm import accounts FILE`.");
+    let flag = if own_database {
+        format!("--database-url sqlite://{DEMO_DATABASE} ")
+    } else {
+        String::new()
+    };
+    println!(
+        "\nNext: `abm {flag}status`, or import your own files into ./abm.db with `abm import accounts FILE`."
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -100,7 +151,11 @@ fn remove_sqlite_file(path: &Path) -> Result<()> {
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(error).with_context(|| format!("cannot remove the old demo database {}", file.display())),
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("cannot remove the old demo database {}", file.display())
+                });
+            }
         }
     }
     Ok(())
