@@ -7,6 +7,7 @@
 #   bench/import.sh [ROWS]            # both backends
 #   BACKENDS=sqlite bench/import.sh   # one backend
 #   ABM_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres (the default)
+#   ABM_BIN=path/to/abm               # a prebuilt binary instead of building one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,12 @@ server="${ABM_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 work="${BENCH_DIR:-target/bench}"
 mkdir -p "$work"
 
-cargo build --release -q -p abm
-abm="$PWD/target/release/abm"
+if [ -n "${ABM_BIN:-}" ]; then
+  abm="$ABM_BIN"
+else
+  cargo build --release -q -p abm
+  abm="$PWD/target/release/abm"
+fi
 data="$work/activities-$rows.csv"
 if [ ! -f "$data" ]; then
   python3 bench/gen_activities.py --rows "$rows" --out "$data"
