@@ -335,7 +335,10 @@ fn classify_differing(
 
 /// Into a log at least half the size of the load: one set-based insert that skips ids
 /// already stored, maintaining the indexes as it goes.
-fn load_incrementally(transaction: &mut Transaction<'_>, import_id: i64) -> Result<ActivityOutcome> {
+fn load_incrementally(
+    transaction: &mut Transaction<'_>,
+    import_id: i64,
+) -> Result<ActivityOutcome> {
     // A re-import is mostly rows already stored with the same content: drop them from the
     // staging table with one hash join first, so the insert only meets what is new.
     transaction.batch_execute("SET LOCAL work_mem = '256MB'")?;
@@ -349,7 +352,10 @@ fn load_incrementally(transaction: &mut Transaction<'_>, import_id: i64) -> Resu
          FROM activity_staging ORDER BY source_file, source_line ON CONFLICT (id) DO NOTHING",
         &[&import_id],
     )?;
-    let mut outcome = ActivityOutcome { inserted, ..ActivityOutcome::default() };
+    let mut outcome = ActivityOutcome {
+        inserted,
+        ..ActivityOutcome::default()
+    };
     classify_differing(transaction, import_id, &mut outcome)?;
     Ok(outcome)
 }

@@ -332,6 +332,9 @@ impl Drop for SqliteImport<'_> {
     }
 }
 
+/// What the store holds of an activity id: fingerprint, import id, source file and line.
+type StoredCopy = (i64, Option<i64>, Option<u32>, Option<i64>);
+
 /// An activity seen again: what the incremental and bulk lanes both need to classify it.
 struct ProbeRow {
     id: abm_core::ActivityId,
@@ -820,7 +823,7 @@ impl ImportTransaction for SqliteImport<'_> {
             let activity = &row.activity;
             if !bulk {
                 // Probe first: a re-import then costs one index read per row and no write.
-                let found: Option<(i64, Option<i64>, Option<u32>, Option<i64>)> = existing
+                let found: Option<StoredCopy> = existing
                     .query_row([activity.id.as_str()], |found| {
                         Ok((found.get(0)?, found.get(1)?, found.get(2)?, found.get(3)?))
                     })

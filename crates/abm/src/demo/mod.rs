@@ -96,10 +96,7 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
         (ImportKind::Intent, &files.intent),
         (ImportKind::Activities, &files.activities),
     ];
-    println!(
-        "  {:<14} {:>10} {:>10} {:>10} {:>10}  {}",
-        "import", "rows", "inserted", "unmatched", "match", "format"
-    );
+    println!("  import               rows   inserted  unmatched      match  format");
     for (kind, path) in steps {
         let import_options = options(
             &demo_context,
