@@ -14,24 +14,7 @@ use std::path::{Path, PathBuf};
 struct World {
     directory: tempfile::TempDir,
     store: Box<dyn Store>,
-    _postgres: Option<PostgresDatabase>,
-}
-
-/// A fresh PostgreSQL database for one test, dropped at the end.
-struct PostgresDatabase {
-    server: String,
-    name: String,
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
+    _postgres: Option<abm_store::testing::PostgresDatabase>,
 }
 
 impl World {
@@ -48,23 +31,12 @@ impl World {
 
     /// The same on PostgreSQL; `None` only when ABM_TEST_SKIP_POSTGRES=1.
     fn postgres() -> Option<Self> {
-        if std::env::var("ABM_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
-            return None;
-        }
-        let server = std::env::var("ABM_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut client = postgres::Client::connect(&server, postgres::NoTls)
-            .unwrap_or_else(|error| panic!("PostgreSQL at {server} cannot be reached ({error}); set ABM_TEST_POSTGRES_URL, or ABM_TEST_SKIP_POSTGRES=1"));
-        let name = format!("abm_ingest_{:016x}", rand::random::<u64>());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
-        let store = abm_store::open(&url).unwrap();
+        let database = abm_store::testing::PostgresDatabase::create("abm_ingest")?;
+        let store = abm_store::open(&database.url).unwrap();
         Some(Self {
             directory: tempfile::tempdir().unwrap(),
             store,
-            _postgres: Some(PostgresDatabase { server, name }),
+            _postgres: Some(database),
         })
     }
 

@@ -17,6 +17,8 @@
 mod codec;
 mod postgres;
 mod sqlite;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 use abm_core::identity::IdentityIndex;
 use abm_core::{

@@ -25,26 +25,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_foundation.sql"))];
 
-/// The activity log's indexes, exactly as the migration creates them (a test checks).
-const ACTIVITY_INDEXES: &[(&str, &str)] = &[
-    (
-        "activities_id",
-        "CREATE UNIQUE INDEX activities_id ON activities(id);",
-    ),
-    (
-        "activities_account",
-        "CREATE INDEX activities_account ON activities(account_id, occurred_at);",
-    ),
-    (
-        "activities_unmatched",
-        "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;",
-    ),
-    (
-        "activities_without_contact",
-        "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
-    ),
-];
-
 /// Below this many expected rows the incremental lane is always used. Above it, the bulk lane
 /// is taken when the import is expected to more than double the table (row estimates from
 /// file sizes are rough, and a re-import of the same file must stay incremental).
@@ -793,7 +773,7 @@ impl ImportTransaction for SqliteImport<'_> {
         )?;
         let lane = if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64
         {
-            for (name, _) in ACTIVITY_INDEXES {
+            for (name, _) in codec::ACTIVITY_INDEXES {
                 self.connection
                     .execute_batch(&format!("DROP INDEX {name}"))?;
             }
@@ -878,7 +858,7 @@ impl ImportTransaction for SqliteImport<'_> {
         let started = std::time::Instant::now();
         // Optimistic: building the unique id index is the one sort a clean load needs. Only
         // when it finds a repeated id is the load combed for duplicates, and built again.
-        let (unique_id_name, unique_id_index) = ACTIVITY_INDEXES[0];
+        let (unique_id_name, unique_id_index) = codec::ACTIVITY_INDEXES[0];
         self.connection.execute_batch("SAVEPOINT activity_ids")?;
         let mut outcome = ActivityOutcome::default();
         let mut removed = 0;
@@ -897,7 +877,7 @@ impl ImportTransaction for SqliteImport<'_> {
         tracing::debug!(elapsed = ?started.elapsed(), duplicates = removed, index = unique_id_name, "bulk lane: ids unique");
         // The bulk lane counts its insertions here: what was appended and not removed.
         outcome.inserted = appended.saturating_sub(removed);
-        for (name, create) in &ACTIVITY_INDEXES[1..] {
+        for (name, create) in &codec::ACTIVITY_INDEXES[1..] {
             self.connection.execute_batch(create)?;
             tracing::debug!(elapsed = ?started.elapsed(), index = name, "bulk lane: index rebuilt");
         }
@@ -938,7 +918,7 @@ mod tests {
     #[test]
     fn the_rebuilt_indexes_are_the_migrations() {
         let migration = include_str!("../migrations/sqlite/0001_foundation.sql");
-        for (name, create) in super::ACTIVITY_INDEXES {
+        for (name, create) in crate::codec::ACTIVITY_INDEXES {
             assert!(
                 migration.contains(create),
                 "{name} differs from the migration"
@@ -946,7 +926,7 @@ mod tests {
         }
         assert_eq!(
             migration.matches("ON activities(").count(),
-            super::ACTIVITY_INDEXES.len()
+            crate::codec::ACTIVITY_INDEXES.len()
         );
     }
 }

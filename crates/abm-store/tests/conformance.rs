@@ -13,40 +13,6 @@ use abm_store::{
     Store, Written,
 };
 
-struct PostgresDatabase {
-    server: String,
-    name: String,
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
-fn postgres_url() -> Option<(String, PostgresDatabase)> {
-    if std::env::var("ABM_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
-        return None;
-    }
-    let server = std::env::var("ABM_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut client = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|error| {
-        panic!("PostgreSQL is required for the store tests and {server} cannot be reached ({error}); set ABM_TEST_POSTGRES_URL to a server, or ABM_TEST_SKIP_POSTGRES=1 to run SQLite only")
-    });
-    let name = format!("abm_test_{:016x}", rand::random::<u64>());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    Some((url, PostgresDatabase { server, name }))
-}
-
 /// Runs `test` on SQLite and on PostgreSQL with fresh databases; both must return the same.
 fn on_both_backends<T: PartialEq + std::fmt::Debug>(
     test: impl Fn(&dyn Fn() -> Box<dyn Store>) -> T,
@@ -54,7 +20,8 @@ fn on_both_backends<T: PartialEq + std::fmt::Debug>(
     let directory = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", directory.path().join("abm.db").display());
     let on_sqlite = test(&|| abm_store::open(&sqlite_url).unwrap());
-    if let Some((url, _database)) = postgres_url() {
+    if let Some(database) = abm_store::testing::PostgresDatabase::create("abm_store") {
+        let url = database.url.clone();
         let on_postgres = test(&|| abm_store::open(&url).unwrap());
         assert_eq!(on_sqlite, on_postgres, "SQLite and PostgreSQL disagree");
     }

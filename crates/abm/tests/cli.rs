@@ -19,44 +19,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A fresh PostgreSQL database, dropped at the end; `None` only when skipping is asked for.
-struct PostgresDatabase {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresDatabase {
-    fn create() -> Option<Self> {
-        if std::env::var("ABM_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
-            return None;
-        }
-        let server = std::env::var("ABM_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut client = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|error| {
-            panic!("PostgreSQL is needed for these tests and {server} cannot be reached ({error}); set ABM_TEST_POSTGRES_URL, or ABM_TEST_SKIP_POSTGRES=1 to skip")
-        });
-        let name = format!("abm_cli_{:016x}", rand::random::<u64>());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let (base, _) = server.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        Some(Self { server, name, url })
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.server, postgres::NoTls) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
 fn write(directory: &Path, name: &str, contents: &str) -> PathBuf {
     let path = directory.join(name);
     std::fs::write(&path, contents).unwrap();
@@ -142,7 +104,7 @@ fn the_same_imports_give_the_same_status_on_sqlite_and_postgresql() {
     import_all(directory.path(), sqlite);
     assert_eq!(status_json(directory.path(), sqlite), on_sqlite);
 
-    if let Some(database) = PostgresDatabase::create() {
+    if let Some(database) = abm_store::testing::PostgresDatabase::create("abm_cli") {
         import_all(directory.path(), &database.url);
         assert_eq!(status_json(directory.path(), &database.url), on_sqlite);
     }
