@@ -44,14 +44,6 @@ impl FreeMailDomains {
     pub fn contains(&self, domain: &Domain) -> bool {
         self.domains.contains(domain.as_str())
     }
-
-    pub fn len(&self) -> usize {
-        self.domains.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.domains.is_empty()
-    }
 }
 
 /// How a record found its account.
@@ -114,13 +106,6 @@ impl IdentityIndex {
 
     pub fn contact_by_email(&self, email: &Email) -> Option<(ContactId, AccountId)> {
         self.contacts_by_email.get(email).copied()
-    }
-
-    pub fn account_count(&self) -> usize {
-        self.accounts_by_domain
-            .values()
-            .collect::<HashSet<_>>()
-            .len()
     }
 }
 

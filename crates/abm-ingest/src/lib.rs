@@ -32,15 +32,6 @@ pub enum ImportKind {
 }
 
 impl ImportKind {
-    pub const ALL: &'static [ImportKind] = &[
-        Self::Accounts,
-        Self::Contacts,
-        Self::Leads,
-        Self::Opportunities,
-        Self::Activities,
-        Self::Intent,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Accounts => "accounts",
@@ -50,14 +41,6 @@ impl ImportKind {
             Self::Activities => "activities",
             Self::Intent => "intent",
         }
-    }
-
-    /// The fields abm reads for this kind, required ones first: for `--help` and the docs.
-    pub fn field_names(self) -> Vec<(&'static str, bool)> {
-        columns::fields(self)
-            .iter()
-            .map(|spec| (spec.name, spec.required))
-            .collect()
     }
 }
 

@@ -49,13 +49,6 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Which backend a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// Opens (creating if needed) the store a URL names and brings its schema up to date.
 /// `sqlite://PATH` (or a bare path ending in `.db`), `sqlite::memory:`, `postgres://…`.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
@@ -98,7 +91,6 @@ pub struct UnmatchedDomain {
 
 /// The storage interface. Reads are plain calls; writes go through an [`ImportTransaction`].
 pub trait Store {
-    fn backend(&self) -> Backend;
     fn counts(&mut self) -> Result<Counts>;
     /// The top domains of unmatched leads, activities and signals: what to add as accounts.
     fn top_unmatched_domains(&mut self, limit: u32) -> Result<Vec<UnmatchedDomain>>;
@@ -191,8 +183,6 @@ pub struct Rematched {
 /// The writes of one import, all in one database transaction. Dropping it without
 /// [`ImportTransaction::commit`] rolls everything back.
 pub trait ImportTransaction {
-    fn import_id(&self) -> i64;
-
     /// The stored account with this CRM id, else the one owning this domain (primary or alias).
     fn find_account(
         &mut self,

@@ -6,7 +6,7 @@
 
 use crate::codec::{self, AccountRow, OpportunityRow, PersonRow};
 use crate::{
-    ActivityConflict, ActivityOutcome, ActivityRow, Backend, Counts, ImportFigures, ImportRecord,
+    ActivityConflict, ActivityOutcome, ActivityRow, Counts, ImportFigures, ImportRecord,
     ImportTransaction, LeadOrigin, Rematched, Result, SourceLine, Store, StoreError,
     UnmatchedDomain, Written,
 };
@@ -138,10 +138,6 @@ fn counts_of(row: &Row, width: usize) -> Vec<i64> {
 }
 
 impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
     fn counts(&mut self) -> Result<Counts> {
         let row = self.client.query_one(codec::COUNTS, &[])?;
         let values = counts_of(&row, 10);
@@ -453,10 +449,6 @@ fn account_values(account: &Account) -> (Option<&str>, Option<i64>, String, Stri
 }
 
 impl ImportTransaction for PostgresImport<'_> {
-    fn import_id(&self) -> i64 {
-        self.import_id
-    }
-
     fn find_account(
         &mut self,
         crm_id: Option<&CrmId>,

@@ -13,7 +13,7 @@
 
 use crate::codec::{self, AccountRow, OpportunityRow, PersonRow};
 use crate::{
-    ActivityConflict, ActivityOutcome, ActivityRow, Backend, Counts, ImportFigures, ImportRecord,
+    ActivityConflict, ActivityOutcome, ActivityRow, Counts, ImportFigures, ImportRecord,
     ImportTransaction, LeadOrigin, Rematched, Result, SourceLine, Store, StoreError,
     UnmatchedDomain, Written,
 };
@@ -149,10 +149,6 @@ fn account_owning(connection: &Connection, domain: &Domain) -> Result<Option<i64
 }
 
 impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
     fn counts(&mut self) -> Result<Counts> {
         let values = self.connection.query_row(codec::COUNTS, [], |row| {
             let mut values = [0i64; 10];
@@ -475,10 +471,6 @@ impl SqliteImport<'_> {
 }
 
 impl ImportTransaction for SqliteImport<'_> {
-    fn import_id(&self) -> i64 {
-        self.import_id
-    }
-
     fn find_account(
         &mut self,
         crm_id: Option<&CrmId>,
