@@ -290,10 +290,14 @@ impl SeenKeys {
     }
 }
 
-fn content_hash(value: &impl std::fmt::Debug) -> u64 {
+/// What a row says, as one number: two rows with the same key and the same values are one
+/// record repeated, not a conflict. Only compared within one import, so `std`'s hasher will do.
+fn row_content(row: &Row<'_>, width: usize) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    format!("{value:?}").hash(&mut hasher);
+    for index in 0..width {
+        row.get(index).hash(&mut hasher);
+    }
     hasher.finish()
 }
 
@@ -395,7 +399,7 @@ fn import_records(
                 .split_once(':')
                 .map_or(key.as_str(), |(_, rest)| rest)
                 .replace('\t', " / ");
-            match seen.check(key.clone(), line, content_hash(&row_values(&row, &map))) {
+            match seen.check(key.clone(), line, row_content(&row, map.headers.len())) {
                 Ok(true) => {}
                 Ok(false) => {
                     counter.figures.unchanged += 1;
@@ -437,12 +441,6 @@ fn import_records(
         rows_per_file.push(rows_in_file);
     }
     Ok(rows_per_file)
-}
-
-fn row_values(row: &Row<'_>, map: &ColumnMap) -> Vec<Option<String>> {
-    (0..map.headers.len())
-        .map(|index| row.get(index).map(str::to_owned))
-        .collect()
 }
 
 enum Applied {

@@ -124,6 +124,22 @@ fn load_account(
     account_row(&row).into_account(aliases).map(Some)
 }
 
+/// The contact or lead with this CRM id, else with this email (the CRM id wins when both
+/// match). `tail` names the table and its last two columns (company and website for leads).
+fn find_person(
+    client: &mut impl GenericClient,
+    tail: &str,
+    crm_id: Option<&CrmId>,
+    email: &Email,
+) -> Result<Option<PersonRow>> {
+    let sql = format!(
+        "SELECT id, crm_id, email, first_name, last_name, title, account_id, opted_out, lawful_basis, attributes::text, {tail} \
+         WHERE crm_id = $1 OR email = $2 ORDER BY (crm_id IS NOT DISTINCT FROM $1) DESC LIMIT 1"
+    );
+    let row = client.query_opt(&sql, &[&crm_id.map(CrmId::as_str), &email.as_str()])?;
+    Ok(row.map(|row| person_row(&row)))
+}
+
 fn account_owning(client: &mut impl GenericClient, domain: &Domain) -> Result<Option<i64>> {
     Ok(client
         .query_opt(
@@ -511,17 +527,15 @@ impl ImportTransaction for PostgresImport<'_> {
         crm_id: Option<&CrmId>,
         email: &Email,
     ) -> Result<Option<(ContactId, Contact)>> {
-        let row = self.tx()?.query_opt(
-            "SELECT id, crm_id, email, first_name, last_name, title, account_id, opted_out, lawful_basis, attributes::text, NULL::text, NULL::text \
-             FROM contacts WHERE crm_id = $1 OR email = $2 ORDER BY (crm_id IS NOT DISTINCT FROM $1) DESC LIMIT 1",
-            &[&crm_id.map(CrmId::as_str), &email.as_str()],
-        )?;
-        row.map(|row| {
-            let person = person_row(&row);
-            let id = person.id;
-            person
-                .into_contact()
-                .map(|contact| (ContactId(id), contact))
+        find_person(
+            self.tx()?,
+            "NULL::text, NULL::text FROM contacts",
+            crm_id,
+            email,
+        )?
+        .map(|row| {
+            let id = row.id;
+            row.into_contact().map(|contact| (ContactId(id), contact))
         })
         .transpose()
     }
@@ -556,17 +570,12 @@ impl ImportTransaction for PostgresImport<'_> {
     }
 
     fn find_lead(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(i64, Lead)>> {
-        let row = self.tx()?.query_opt(
-            "SELECT id, crm_id, email, first_name, last_name, title, account_id, opted_out, lawful_basis, attributes::text, company, website \
-             FROM leads WHERE crm_id = $1 OR email = $2 ORDER BY (crm_id IS NOT DISTINCT FROM $1) DESC LIMIT 1",
-            &[&crm_id.map(CrmId::as_str), &email.as_str()],
-        )?;
-        row.map(|row| {
-            let person = person_row(&row);
-            let id = person.id;
-            person.into_lead().map(|lead| (id, lead))
-        })
-        .transpose()
+        find_person(self.tx()?, "company, website FROM leads", crm_id, email)?
+            .map(|row| {
+                let id = row.id;
+                row.into_lead().map(|lead| (id, lead))
+            })
+            .transpose()
     }
 
     fn write_lead(

@@ -141,6 +141,26 @@ fn load_account(connection: &Connection, account_id: i64) -> Result<Option<(Acco
     row.into_account(aliases).map(Some)
 }
 
+/// The contact or lead with this CRM id, else with this email (the CRM id wins when both match).
+fn find_person(
+    connection: &Connection,
+    columns: &str,
+    table: &str,
+    crm_id: Option<&CrmId>,
+    email: &Email,
+) -> Result<Option<PersonRow>> {
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE crm_id = ?1 OR email = ?2 ORDER BY (crm_id = ?1) DESC LIMIT 1"
+    );
+    Ok(connection
+        .prepare_cached(&sql)?
+        .query_row(
+            params![crm_id.map(CrmId::as_str), email.as_str()],
+            person_row,
+        )
+        .optional()?)
+}
+
 fn account_owning(connection: &Connection, domain: &Domain) -> Result<Option<i64>> {
     Ok(connection
         .prepare_cached("SELECT account_id FROM account_domains WHERE domain = ?1")?
@@ -543,19 +563,14 @@ impl ImportTransaction for SqliteImport<'_> {
         crm_id: Option<&CrmId>,
         email: &Email,
     ) -> Result<Option<(ContactId, Contact)>> {
-        let sql = format!(
-            "SELECT {} FROM contacts WHERE crm_id = ?1 OR email = ?2 ORDER BY (crm_id = ?1) DESC LIMIT 1",
-            codec::CONTACT_COLUMNS
-        );
-        let row = self
-            .connection
-            .prepare_cached(&sql)?
-            .query_row(
-                params![crm_id.map(CrmId::as_str), email.as_str()],
-                person_row,
-            )
-            .optional()?;
-        row.map(|row| {
+        find_person(
+            self.connection,
+            codec::CONTACT_COLUMNS,
+            "contacts",
+            crm_id,
+            email,
+        )?
+        .map(|row| {
             let id = row.id;
             row.into_contact().map(|contact| (ContactId(id), contact))
         })
@@ -595,23 +610,12 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn find_lead(&mut self, crm_id: Option<&CrmId>, email: &Email) -> Result<Option<(i64, Lead)>> {
-        let sql = format!(
-            "SELECT {} FROM leads WHERE crm_id = ?1 OR email = ?2 ORDER BY (crm_id = ?1) DESC LIMIT 1",
-            codec::LEAD_COLUMNS
-        );
-        let row = self
-            .connection
-            .prepare_cached(&sql)?
-            .query_row(
-                params![crm_id.map(CrmId::as_str), email.as_str()],
-                person_row,
-            )
-            .optional()?;
-        row.map(|row| {
-            let id = row.id;
-            row.into_lead().map(|lead| (id, lead))
-        })
-        .transpose()
+        find_person(self.connection, codec::LEAD_COLUMNS, "leads", crm_id, email)?
+            .map(|row| {
+                let id = row.id;
+                row.into_lead().map(|lead| (id, lead))
+            })
+            .transpose()
     }
 
     fn write_lead(
