@@ -1,7 +1,8 @@
 //! The import pipeline: open and check every file, map its columns, then stream rows through
 //! parse → resolve → write inside one store transaction; commit only when no row of any file
-//! had a problem. Activities, the one kind that reaches millions of rows, are parsed on a
-//! second thread and written in batches so both cores work and memory stays flat.
+//! had a problem. Activities, the one kind that reaches millions of rows, are read on one
+//! thread, parsed and resolved on two more, and written in batches in file order, so every
+//! core works and memory stays flat.
 
 use crate::columns::{self, ColumnMap, ColumnOverride};
 use crate::problem::{Problem, Problems};
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
-/// Rows per batch handed from the parser thread to the writer.
+/// Rows per batch handed from the reader to the parsers and on to the writer.
 const ACTIVITY_BATCH: usize = 8192;
 
 /// What to import and how.
@@ -178,6 +179,11 @@ pub fn import(
             .map(|path| path.display().to_string())
             .collect(),
         started_at: options.started_at,
+        expected_rows: if options.kind == ImportKind::Activities {
+            expected_activity_rows(&files)
+        } else {
+            0
+        },
     };
     let mut transaction = store.begin_import(&record)?;
     let resolver = Resolver::new(&index, &options.free_mail);
@@ -234,7 +240,13 @@ pub fn import(
         transaction.link_parents()?;
     }
     let finishing = std::time::Instant::now();
-    let rematched = transaction.rematch()?;
+    // An activity import adds no account, contact or domain, so nothing stored earlier can
+    // become matched by it: re-resolution is for the other kinds.
+    let rematched = if options.kind == ImportKind::Activities {
+        Rematched::default()
+    } else {
+        transaction.rematch()?
+    };
     tracing::debug!(elapsed = ?finishing.elapsed(), "rematched");
     let figures = counter.figures.clone();
     if options.dry_run {
@@ -646,14 +658,34 @@ fn apply_lead(
     Ok(())
 }
 
-/// What the parser thread found, besides the batches it sent.
-struct ParseOutcome {
-    problems: Problems,
-    rows_read: u64,
-    unmatched: u64,
-    rows_per_file: Vec<u64>,
+/// Threads that check, parse and resolve activity rows while the caller writes.
+const ACTIVITY_WORKERS: usize = 2;
+
+/// Records read by the reader thread: parsed by any worker, written in `number` order, then
+/// sent back to the reader so their buffers are reused.
+struct RawBatch {
+    number: u64,
+    file: usize,
+    records: Vec<ByteRecord>,
+    lines: Vec<u64>,
+    /// A problem that stopped reading the file after these records.
+    fatal: Option<Problem>,
 }
 
+/// One batch after parsing: its rows in file order and the problems of its lines.
+struct ParsedBatch {
+    number: u64,
+    file: usize,
+    rows: Vec<ActivityRow>,
+    problems: Vec<Problem>,
+    rows_read: u64,
+    rows_ok: u64,
+    unmatched: u64,
+}
+
+/// Activities, the one kind that reaches millions of rows: one thread reads CSV records, two
+/// workers check, parse and resolve them, and the caller's thread writes the batches to the
+/// store in file order (so problems are listed by line and the stored order is the file's).
 fn import_activities(
     transaction: &mut dyn ImportTransaction,
     files: Vec<OpenFile>,
@@ -664,39 +696,94 @@ fn import_activities(
     problems: &mut Problems,
 ) -> Result<Vec<u64>, ImportError> {
     let mut outcome = ActivityOutcome::default();
-    // About 100 bytes per row in typical activity exports; the store only needs the scale.
-    let expected_rows = files.iter().map(|open| open.file.size).sum::<u64>() / 100;
-    transaction.begin_activities(expected_rows)?;
-    let parsed = std::thread::scope(|scope| -> Result<ParseOutcome, ImportError> {
-        let (sender, receiver) = mpsc::sync_channel::<Vec<ActivityRow>>(4);
-        let parser = std::thread::Builder::new()
-            .name("abm-parse".into())
+    transaction.begin_activities(expected_activity_rows(&files))?;
+    let shapes: Vec<(crate::reader::FileShape, ColumnMap)> = files
+        .iter()
+        .map(|open| (open.file.shape(), open.map.clone()))
+        .collect();
+    let mut rows_per_file = vec![0u64; files.len()];
+    let mut store_error = None;
+    let mut rows_read = 0;
+    let mut unmatched = 0;
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        // Created inside the scope: on an early return every channel end is dropped, so no
+        // thread already started waits forever.
+        let (to_workers, from_reader) = mpsc::sync_channel::<RawBatch>(2 * ACTIVITY_WORKERS);
+        let (to_writer, from_workers) = mpsc::sync_channel::<ParsedBatch>(2 * ACTIVITY_WORKERS);
+        let (recycle, recycled) = mpsc::channel::<RawBatch>();
+        let from_reader = std::sync::Arc::new(std::sync::Mutex::new(from_reader));
+        let spawn_error = |error: std::io::Error| {
+            ImportError::Internal(format!("cannot start a thread: {error}"))
+        };
+        for worker in 0..ACTIVITY_WORKERS {
+            let to_writer = to_writer.clone();
+            let recycle = recycle.clone();
+            let from_reader = std::sync::Arc::clone(&from_reader);
+            let (shapes, resolver) = (&shapes, &resolver);
+            std::thread::Builder::new()
+                .name(format!("abm-parse-{worker}"))
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let next = match from_reader.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(batch) = next else { return };
+                        let parsed = parse_activities(&batch, shapes, resolver);
+                        // The reader may be done already; a batch it does not take back is dropped.
+                        let _ = recycle.send(batch);
+                        if to_writer.send(parsed).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .map_err(spawn_error)?;
+        }
+        // Written batches are freed on another thread: millions of small strings would
+        // otherwise cost the writer, the one thread every other waits for.
+        let (discard, discarded) = mpsc::sync_channel::<Vec<ActivityRow>>(2);
+        std::thread::Builder::new()
+            .name("abm-free".into())
+            .spawn_scoped(scope, move || discarded.into_iter().for_each(drop))
+            .map_err(spawn_error)?;
+        // The reader starts last: if a worker could not start, nothing is read.
+        std::thread::Builder::new()
+            .name("abm-read".into())
             .spawn_scoped(scope, move || {
-                parse_activities(files, resolver, progress, &sender)
+                read_activities(files, progress, &to_workers, &recycled)
             })
-            .map_err(|error| {
-                ImportError::Internal(format!("cannot start the parser thread: {error}"))
-            })?;
-        let mut store_error = None;
-        for batch in receiver {
-            if store_error.is_none() {
-                match transaction.write_activities(&batch) {
-                    Ok(batch_outcome) => outcome.absorb(batch_outcome),
-                    Err(error) => store_error = Some(error),
+            .map_err(spawn_error)?;
+        drop((to_writer, recycle));
+        // Workers finish out of order; batches are written strictly in the order read.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for parsed in from_workers {
+            waiting.insert(parsed.number, parsed);
+            while let Some(batch) = waiting.remove(&next) {
+                next += 1;
+                rows_read += batch.rows_read;
+                unmatched += batch.unmatched;
+                if let Some(rows) = rows_per_file.get_mut(batch.file) {
+                    *rows += batch.rows_ok;
                 }
+                problems.extend(batch.problems);
+                if problems.is_empty() && store_error.is_none() {
+                    match transaction.write_activities(&batch.rows) {
+                        Ok(batch_outcome) => outcome.absorb(batch_outcome),
+                        Err(error) => store_error = Some(error),
+                    }
+                }
+                let _ = discard.send(batch.rows);
             }
         }
-        let parsed = parser.join().map_err(|_| {
-            ImportError::Internal("the activity parser stopped unexpectedly".into())
-        })?;
-        match store_error {
-            Some(error) => Err(error.into()),
-            None => Ok(parsed),
-        }
+        drop(discard);
+        Ok(())
     })?;
-    counter.figures.rows_read += parsed.rows_read;
-    counter.figures.unmatched += parsed.unmatched;
-    problems.absorb(parsed.problems);
+    if let Some(error) = store_error {
+        return Err(error.into());
+    }
+    counter.figures.rows_read += rows_read;
+    counter.figures.unmatched += unmatched;
     if problems.is_empty() {
         outcome.absorb(transaction.finish_activities()?);
     }
@@ -714,94 +801,119 @@ fn import_activities(
     counter.figures.inserted += outcome.inserted;
     counter.figures.unchanged += outcome.unchanged;
     counter.kept_existing += outcome.kept_existing;
-    Ok(parsed.rows_per_file)
+    Ok(rows_per_file)
 }
 
-fn parse_activities(
+/// About 100 bytes per row in typical activity exports; the store only needs the scale.
+fn expected_activity_rows(files: &[OpenFile]) -> u64 {
+    files.iter().map(|open| open.file.size).sum::<u64>() / 100
+}
+
+/// The reader thread: cuts every file into batches of records, reusing returned buffers.
+fn read_activities(
     files: Vec<OpenFile>,
-    resolver: Resolver<'_>,
     progress: &dyn Progress,
-    sender: &mpsc::SyncSender<Vec<ActivityRow>>,
-) -> ParseOutcome {
-    let mut outcome = ParseOutcome {
-        problems: Problems::default(),
-        rows_read: 0,
+    to_workers: &mpsc::SyncSender<RawBatch>,
+    recycled: &mpsc::Receiver<RawBatch>,
+) {
+    let mut number = 0;
+    for (file_index, mut open) in files.into_iter().enumerate() {
+        let mut finished = false;
+        while !finished {
+            let mut batch = recycled.try_recv().unwrap_or_else(|_| RawBatch {
+                number: 0,
+                file: 0,
+                records: Vec::new(),
+                lines: Vec::new(),
+                fatal: None,
+            });
+            batch.number = number;
+            batch.file = file_index;
+            batch.lines.clear();
+            batch.fatal = None;
+            while batch.lines.len() < ACTIVITY_BATCH {
+                let slot = batch.lines.len();
+                if batch.records.len() == slot {
+                    batch.records.push(ByteRecord::new());
+                }
+                match open.file.next_record(&mut batch.records[slot]) {
+                    Ok(Some(line)) => batch.lines.push(line),
+                    Ok(None) => {
+                        finished = true;
+                        break;
+                    }
+                    Err(problem) => {
+                        batch.fatal = Some(problem);
+                        finished = true;
+                        break;
+                    }
+                }
+            }
+            number += 1;
+            if to_workers.send(batch).is_err() {
+                return;
+            }
+            progress.advance(open.offset + open.file.bytes_read());
+        }
+    }
+}
+
+/// A worker's step: check, parse and resolve one batch of records.
+fn parse_activities(
+    batch: &RawBatch,
+    shapes: &[(crate::reader::FileShape, ColumnMap)],
+    resolver: &Resolver<'_>,
+) -> ParsedBatch {
+    let mut parsed = ParsedBatch {
+        number: batch.number,
+        file: batch.file,
+        rows: Vec::with_capacity(batch.lines.len()),
+        problems: Vec::new(),
+        rows_read: batch.lines.len() as u64,
+        rows_ok: 0,
         unmatched: 0,
-        rows_per_file: Vec::new(),
     };
-    let mut batch = Vec::with_capacity(ACTIVITY_BATCH);
-    let mut record = ByteRecord::new();
-    let mut receiver_gone = false;
-    for (
-        file_index,
-        OpenFile {
-            mut file,
-            map,
-            offset,
-            ..
-        },
-    ) in files.into_iter().enumerate()
-    {
-        let name = file.name.clone();
-        let mut rows_in_file = 0;
-        loop {
-            let row = match file.next_row(&mut record) {
-                Ok(Some(row)) => row,
-                Ok(None) => break,
-                Err(RowError::Row(problem)) => {
-                    outcome.rows_read += 1;
-                    outcome.problems.push(problem);
+    let Some((shape, map)) = shapes.get(batch.file) else {
+        return parsed;
+    };
+    for (record, &line) in batch.records.iter().zip(&batch.lines) {
+        let row = match shape.check(line, record) {
+            Ok(row) => row,
+            Err(problem) => {
+                parsed.problems.push(problem);
+                continue;
+            }
+        };
+        parsed.rows_ok += 1;
+        match rows::activity(Fields::new(&shape.name, &row, map)) {
+            Ok(activity) => {
+                if !parsed.problems.is_empty() {
                     continue;
                 }
-                Err(RowError::Fatal(problem)) => {
-                    outcome.problems.push(problem);
-                    break;
-                }
-            };
-            outcome.rows_read += 1;
-            rows_in_file += 1;
-            let line = row.line;
-            match rows::activity(Fields::new(&name, &row, &map)) {
-                Ok(activity) => {
-                    if !outcome.problems.is_empty() || receiver_gone {
-                        continue;
-                    }
-                    let resolution =
-                        resolver.resolve(activity.email.as_ref(), activity.domain.as_ref());
-                    if !resolution.is_matched() {
-                        outcome.unmatched += 1;
-                    }
-                    let account_key = if resolution.is_matched() {
-                        None
-                    } else {
-                        resolver.account_key(activity.email.as_ref(), activity.domain.as_ref())
-                    };
-                    let fingerprint = activity.fingerprint();
-                    batch.push(ActivityRow {
-                        activity,
-                        account: resolution.account,
-                        contact: resolution.contact,
-                        account_key,
-                        fingerprint,
-                        source: SourceLine {
-                            file: file_index as u32,
-                            line,
-                        },
-                    });
-                    if batch.len() == ACTIVITY_BATCH {
-                        let full =
-                            std::mem::replace(&mut batch, Vec::with_capacity(ACTIVITY_BATCH));
-                        receiver_gone = sender.send(full).is_err();
-                        progress.advance(offset + file.bytes_read());
-                    }
-                }
-                Err(row_problems) => outcome.problems.extend(row_problems),
+                let resolution =
+                    resolver.resolve(activity.email.as_ref(), activity.domain.as_ref());
+                let account_key = if resolution.is_matched() {
+                    None
+                } else {
+                    parsed.unmatched += 1;
+                    resolver.account_key(activity.email.as_ref(), activity.domain.as_ref())
+                };
+                let fingerprint = activity.fingerprint();
+                parsed.rows.push(ActivityRow {
+                    activity,
+                    account: resolution.account,
+                    contact: resolution.contact,
+                    account_key,
+                    fingerprint,
+                    source: SourceLine {
+                        file: batch.file as u32,
+                        line,
+                    },
+                });
             }
+            Err(row_problems) => parsed.problems.extend(row_problems),
         }
-        outcome.rows_per_file.push(rows_in_file);
     }
-    if !batch.is_empty() && outcome.problems.is_empty() && !receiver_gone {
-        let _ = sender.send(batch);
-    }
-    outcome
+    parsed.problems.extend(batch.fatal.clone());
+    parsed
 }

@@ -37,7 +37,7 @@ impl Row<'_> {
     /// The trimmed value of a column, `None` when empty.
     pub fn get(&self, index: usize) -> Option<&str> {
         let bytes = self.record.get(index)?;
-        // Checked in `CsvFile::next_row`; a failure here would be a bug, so treat it as empty.
+        // Checked in `check_record`; a failure here would be a bug, so treat it as empty.
         let text = std::str::from_utf8(bytes).ok()?.trim();
         (!text.is_empty()).then_some(text)
     }
@@ -133,71 +133,112 @@ impl CsvFile {
         &mut self,
         record: &'a mut ByteRecord,
     ) -> Result<Option<Row<'a>>, RowError> {
+        match self.next_record(record).map_err(RowError::Fatal)? {
+            None => Ok(None),
+            Some(line) => self.check(line, record).map(Some).map_err(RowError::Row),
+        }
+    }
+
+    /// Reads the next non-blank record without checking it, returning its line: the cheap
+    /// half of [`CsvFile::next_row`], so one thread can read while others check and parse.
+    pub fn next_record(&mut self, record: &mut ByteRecord) -> Result<Option<u64>, Problem> {
         loop {
             let more = self
                 .reader
                 .read_byte_record(record)
-                .map_err(|error| RowError::Fatal(csv_problem(&self.name, &error)))?;
+                .map_err(|error| csv_problem(&self.name, &error))?;
             if !more {
                 return Ok(None);
             }
-            let line = record.position().map_or(0, csv::Position::line);
             let blank = record
                 .iter()
                 .all(|field| field.iter().all(u8::is_ascii_whitespace));
-            if blank {
-                continue;
+            if !blank {
+                return Ok(Some(record.position().map_or(0, csv::Position::line)));
             }
-            if record.len() != self.headers.len() {
-                return Err(RowError::Row(Problem::at(
-                    &self.name,
-                    line,
-                    format!(
-                        "this row has {} fields but the header has {} (a stray comma or quote?)",
-                        record.len(),
-                        self.headers.len()
-                    ),
-                )));
-            }
-            for (index, field) in record.iter().enumerate() {
-                let column = self.headers.get(index).map_or("?", String::as_str);
-                if field.len() > MAX_VALUE_BYTES {
-                    let shown =
-                        String::from_utf8_lossy(&field[..200.min(field.len())]).into_owned();
-                    return Err(RowError::Row(Problem::value(
-                        &self.name,
-                        line,
-                        column,
-                        &shown,
-                        format!(
-                            "value is {} bytes long; the limit is {} (an unclosed quote?)",
-                            field.len(),
-                            MAX_VALUE_BYTES
-                        ),
-                    )));
-                }
-                if let Err(error) = std::str::from_utf8(field) {
-                    let shown = String::from_utf8_lossy(field).into_owned();
-                    return Err(RowError::Row(Problem::value(
-                        &self.name,
-                        line,
-                        column,
-                        &shown,
-                        format!(
-                            "not UTF-8 text (invalid byte at position {}): save the file as UTF-8",
-                            error.valid_up_to() + 1
-                        ),
-                    )));
-                }
-            }
-            return Ok(Some(Row { line, record }));
         }
+    }
+
+    /// What [`CsvFile::check`] needs of the file, detached so it can move to another thread.
+    pub fn shape(&self) -> FileShape {
+        FileShape {
+            name: self.name.clone(),
+            headers: self.headers.clone(),
+        }
+    }
+
+    fn check<'a>(&self, line: u64, record: &'a ByteRecord) -> Result<Row<'a>, Problem> {
+        check_record(&self.name, &self.headers, line, record)
     }
 
     /// Bytes read so far, for the progress bar.
     pub fn bytes_read(&self) -> u64 {
         self.reader.position().byte()
     }
+}
+
+/// A file's name and header, for checking its records away from the reader.
+pub(crate) struct FileShape {
+    pub name: String,
+    pub headers: Vec<String>,
+}
+
+impl FileShape {
+    /// Checks one record read by [`CsvFile::next_record`]: its width against the header's,
+    /// every value for size and UTF-8.
+    pub fn check<'a>(&self, line: u64, record: &'a ByteRecord) -> Result<Row<'a>, Problem> {
+        check_record(&self.name, &self.headers, line, record)
+    }
+}
+
+fn check_record<'a>(
+    name: &str,
+    headers: &[String],
+    line: u64,
+    record: &'a ByteRecord,
+) -> Result<Row<'a>, Problem> {
+    if record.len() != headers.len() {
+        return Err(Problem::at(
+            name,
+            line,
+            format!(
+                "this row has {} fields but the header has {} (a stray comma or quote?)",
+                record.len(),
+                headers.len()
+            ),
+        ));
+    }
+    for (index, field) in record.iter().enumerate() {
+        let column = headers.get(index).map_or("?", String::as_str);
+        if field.len() > MAX_VALUE_BYTES {
+            let shown = String::from_utf8_lossy(&field[..200.min(field.len())]).into_owned();
+            return Err(Problem::value(
+                name,
+                line,
+                column,
+                &shown,
+                format!(
+                    "value is {} bytes long; the limit is {} (an unclosed quote?)",
+                    field.len(),
+                    MAX_VALUE_BYTES
+                ),
+            ));
+        }
+        if let Err(error) = std::str::from_utf8(field) {
+            let shown = String::from_utf8_lossy(field).into_owned();
+            return Err(Problem::value(
+                name,
+                line,
+                column,
+                &shown,
+                format!(
+                    "not UTF-8 text (invalid byte at position {}): save the file as UTF-8",
+                    error.valid_up_to() + 1
+                ),
+            ));
+        }
+    }
+    Ok(Row { line, record })
 }
 
 fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {

@@ -16,6 +16,7 @@
 
 mod codec;
 mod postgres;
+mod sorter;
 mod sqlite;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -41,6 +42,8 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    #[error("temporary sort file: {0}")]
+    TemporaryFile(#[from] std::io::Error),
     #[error(
         "the database was written by a newer abm (schema version {found}, this abm knows {known})"
     )]
@@ -110,6 +113,9 @@ pub struct ImportRecord {
     pub kind: String,
     pub files: Vec<String>,
     pub started_at: jiff::Timestamp,
+    /// Rows the import expects to write, roughly (from file sizes); 0 when unknown. Lets a
+    /// backend prepare a bulk load before its transaction begins.
+    pub expected_rows: u64,
 }
 
 /// The provenance of a row: which file of the import and which line.

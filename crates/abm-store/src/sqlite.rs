@@ -12,6 +12,7 @@
 //! comes from the identity index, and abm never deletes accounts or contacts.
 
 use crate::codec::{self, AccountRow, OpportunityRow, PersonRow};
+use crate::sorter::{self, SortRecord, Sorter};
 use crate::{
     ActivityConflict, ActivityOutcome, ActivityRow, Counts, ImportFigures, ImportRecord,
     ImportTransaction, LeadOrigin, Rematched, Result, SourceLine, Store, StoreError,
@@ -23,18 +24,53 @@ use abm_core::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_activity_index_tables.sql"),
+    ),
+];
+
+/// The trigger that keeps `activity_timeline` current for rows inserted one by one; the bulk
+/// lane drops it and writes the timeline itself. Identical to the line in migration 2.
+const TIMELINE_INSERT_TRIGGER: &str =
+    "CREATE TRIGGER activity_timeline_insert AFTER INSERT ON activities
+    WHEN NEW.account_id IS NOT NULL
+BEGIN
+    INSERT INTO activity_timeline (account_id, occurred_at, seq)
+        VALUES (NEW.account_id, NEW.occurred_at, NEW.seq);
+END;";
+
+/// The activity log's real SQLite indexes since migration 2, exactly as migration 1 created
+/// them (a test checks): the bulk lane drops and rebuilds them.
+const PARTIAL_ACTIVITY_INDEXES: &[(&str, &str)] = &[
+    (
+        "activities_unmatched",
+        "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;",
+    ),
+    (
+        "activities_without_contact",
+        "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
+    ),
+];
+
+/// Index entries held in memory per sorter before a sorted run is spilled to a file: about
+/// 48 MiB of id entries and 48 MiB of timeline entries.
+const SORT_RUN_RECORDS: usize = 2_000_000;
 
 /// Below this many expected rows the incremental lane is always used. Above it, the bulk lane
 /// is taken when the import is expected to more than double the table (row estimates from
 /// file sizes are rough, and a re-import of the same file must stay incremental).
 const BULK_MINIMUM_ROWS: u64 = 50_000;
 
-const INSERT_ACTIVITY: &str = "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+const INSERT_ACTIVITY: &str = "INSERT INTO activities (seq, id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 pub struct SqliteStore {
     connection: Connection,
+    /// Seeds the activity id hash (see migration 2).
+    id_seed: u64,
 }
 
 impl SqliteStore {
@@ -52,8 +88,16 @@ impl SqliteStore {
         // temporary files (temp_store FILE) and use a second thread.
         connection.pragma_update(None, "temp_store", "FILE")?;
         connection.pragma_update(None, "threads", 2)?;
-        let mut store = Self { connection };
+        let mut store = Self {
+            connection,
+            id_seed: 0,
+        };
         store.migrate()?;
+        store.id_seed = store.connection.query_row(
+            "SELECT value FROM store_settings WHERE name = 'activity_id_seed'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )? as u64;
         Ok(store)
     }
 
@@ -78,6 +122,9 @@ impl SqliteStore {
         }
         for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
             transaction.execute_batch(sql)?;
+            if *version == 2 {
+                index_stored_activity_ids(&transaction)?;
+            }
             transaction.execute(
                 "INSERT INTO schema_migrations (version) VALUES (?1)",
                 [version],
@@ -85,6 +132,143 @@ impl SqliteStore {
         }
         transaction.commit()?;
         Ok(())
+    }
+}
+
+/// Migration 2's step in Rust: a random seed for the id hash, then every stored activity id
+/// into `activity_ids`.
+fn index_stored_activity_ids(connection: &Connection) -> Result<()> {
+    let seed = rand::random::<u64>();
+    connection.execute(
+        "INSERT INTO store_settings (name, value) VALUES ('activity_id_seed', ?1)",
+        [seed as i64],
+    )?;
+    let mut stored = connection.prepare("SELECT seq, id, fingerprint FROM activities")?;
+    let mut rows = stored.query([])?;
+    while let Some(row) = rows.next()? {
+        let (seq, id, fingerprint): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        let mut key = id_key(seed, &id);
+        loop {
+            let taken = connection
+                .prepare_cached("INSERT INTO activity_ids (key, fingerprint, seq) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
+                .execute(params![key, fingerprint, seq])?
+                == 0;
+            if !taken {
+                break;
+            }
+            key = next_key(key);
+        }
+    }
+    Ok(())
+}
+
+/// Where an activity id starts its probe in `activity_ids`: a seeded hash, 63 bits so every
+/// key is a positive SQLite integer.
+fn id_key(seed: u64, id: &str) -> i64 {
+    (xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), seed) >> 1) as i64
+}
+
+/// The next key to try when `key` holds another id.
+fn next_key(key: i64) -> i64 {
+    key.wrapping_add(1) & i64::MAX
+}
+
+/// What the store holds at an id's key.
+enum Probe {
+    /// Not stored: `key` is free for it.
+    Free(i64),
+    /// Stored with the same fingerprint. The fingerprint covers the id and every field, so
+    /// with the id's own key matching too this is the same activity (two different ids would
+    /// need a collision of the seeded 63-bit key and of the 64-bit fingerprint at once).
+    Same,
+    /// The same id stored with other content.
+    Other { seq: i64, fingerprint: i64 },
+}
+
+/// Looks an activity id up in `activity_ids`, walking past keys that hold other ids.
+fn probe(connection: &Connection, seed: u64, id: &str, fingerprint: i64) -> Result<Probe> {
+    let mut key = id_key(seed, id);
+    loop {
+        let found: Option<(i64, i64)> = connection
+            .prepare_cached("SELECT fingerprint, seq FROM activity_ids WHERE key = ?1")?
+            .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        match found {
+            None => return Ok(Probe::Free(key)),
+            Some((stored, _)) if stored == fingerprint => return Ok(Probe::Same),
+            Some((stored, seq)) => {
+                if stored_copy(connection, seq)?.0 == id {
+                    return Ok(Probe::Other {
+                        seq,
+                        fingerprint: stored,
+                    });
+                }
+                key = next_key(key);
+            }
+        }
+    }
+}
+
+/// A stored activity's id, import and source line (file index, line).
+type StoredCopy = (String, Option<i64>, Option<(u32, i64)>);
+
+/// A stored activity's id, import and source line.
+fn stored_copy(connection: &Connection, seq: i64) -> Result<StoredCopy> {
+    let (id, import_id, file, line): (String, Option<i64>, Option<u32>, Option<i64>) = connection
+        .prepare_cached(
+            "SELECT id, import_id, source_file, source_line FROM activities WHERE seq = ?1",
+        )?
+        .query_row([seq], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?;
+    Ok((id, import_id, file.zip(line)))
+}
+
+/// An entry of the id index, sorted by key (then file order) before it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct IdEntry {
+    key: i64,
+    seq: i64,
+    fingerprint: i64,
+}
+
+impl SortRecord for IdEntry {
+    const SIZE: usize = 24;
+    fn encode(&self, into: &mut Vec<u8>) {
+        for value in [self.key, self.seq, self.fingerprint] {
+            sorter::put(into, value);
+        }
+    }
+    fn decode(bytes: &[u8]) -> Self {
+        Self {
+            key: sorter::get(bytes, 0),
+            seq: sorter::get(bytes, 1),
+            fingerprint: sorter::get(bytes, 2),
+        }
+    }
+}
+
+/// An entry of the account timeline, in its table's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct TimelineEntry {
+    account_id: i64,
+    occurred_at: i64,
+    seq: i64,
+}
+
+impl SortRecord for TimelineEntry {
+    const SIZE: usize = 24;
+    fn encode(&self, into: &mut Vec<u8>) {
+        for value in [self.account_id, self.occurred_at, self.seq] {
+            sorter::put(into, value);
+        }
+    }
+    fn decode(bytes: &[u8]) -> Self {
+        Self {
+            account_id: sorter::get(bytes, 0),
+            occurred_at: sorter::get(bytes, 1),
+            seq: sorter::get(bytes, 2),
+        }
     }
 }
 
@@ -242,7 +426,7 @@ impl Store for SqliteStore {
 
     fn activity_count_for(&mut self, account: AccountId) -> Result<u64> {
         let count: i64 = self.connection.query_row(
-            "SELECT COUNT(*) FROM activities WHERE account_id = ?1",
+            "SELECT COUNT(*) FROM activity_timeline WHERE account_id = ?1",
             [account.0],
             |row| row.get(0),
         )?;
@@ -262,37 +446,79 @@ impl Store for SqliteStore {
     }
 
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> {
-        // The pragma is a no-op inside a transaction, so it is decided here, by kind.
+        // Both pragmas are no-ops inside a transaction, so they are decided here, by kind.
         let activities = record.kind == "activities";
+        let mut rollback_journal = false;
         if activities {
+            if takes_bulk_lane(record.expected_rows, stored_seq(&self.connection)?) {
+                rollback_journal = switch_to_rollback_journal(&self.connection);
+            }
             self.connection.pragma_update(None, "foreign_keys", "OFF")?;
         }
-        if let Err(error) = self.connection.execute_batch("BEGIN IMMEDIATE") {
-            let _ = self.connection.pragma_update(None, "foreign_keys", "ON");
-            return Err(error.into());
-        }
-        let inserted = self.connection.execute(
+        let mut import = SqliteImport {
+            connection: &mut self.connection,
+            import_id: 0,
+            open: false,
+            lane: None,
+            foreign_keys_off: activities,
+            rollback_journal,
+            id_seed: self.id_seed,
+        };
+        import.connection.execute_batch("BEGIN IMMEDIATE")?;
+        import.open = true;
+        import.connection.execute(
             "INSERT INTO imports (kind, files, started_at) VALUES (?1, ?2, ?3)",
             params![
                 record.kind,
                 record.files.join("\n"),
                 record.started_at.as_microsecond()
             ],
-        );
-        if let Err(error) = inserted {
-            let _ = self.connection.execute_batch("ROLLBACK");
-            let _ = self.connection.pragma_update(None, "foreign_keys", "ON");
-            return Err(error.into());
-        }
-        let import_id = self.connection.last_insert_rowid();
-        Ok(Box::new(SqliteImport {
-            connection: &mut self.connection,
-            import_id,
-            open: true,
-            lane: None,
-            foreign_keys_off: activities,
-        }))
+        )?;
+        import.import_id = import.connection.last_insert_rowid();
+        Ok(Box::new(import))
     }
+}
+
+/// The highest activity seq stored (0 when there is none).
+fn stored_seq(connection: &Connection) -> Result<i64> {
+    Ok(
+        connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM activities", [], |row| {
+            row.get(0)
+        })?,
+    )
+}
+
+/// Below `BULK_MINIMUM_ROWS` expected rows the incremental lane is always used. Above it, the
+/// bulk lane is taken when the import is expected to more than double the log (row estimates
+/// from file sizes are rough, and a re-import of the same file must stay incremental).
+fn takes_bulk_lane(expected_rows: u64, stored: i64) -> bool {
+    expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64
+}
+
+/// For a bulk load, leaves WAL for a rollback journal when no other connection has the
+/// database open: pages appended past the end of the file then need no journal at all, so
+/// the load is written once instead of twice (to the WAL, then checkpointed). Atomicity is
+/// the same: a crash leaves a hot journal that the next open rolls back. With `FULL`
+/// synchronisation, as SQLite advises for rollback journals. Returns whether it switched.
+fn switch_to_rollback_journal(connection: &Connection) -> bool {
+    // Another connection holds the database: wait for nobody, stay in WAL.
+    let _ = connection.pragma_update(None, "busy_timeout", 0);
+    let mode: rusqlite::Result<String> =
+        connection.query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0));
+    let _ = connection.pragma_update(None, "busy_timeout", 10_000);
+    let switched = matches!(mode.as_deref(), Ok("delete"));
+    if switched {
+        let _ = connection.pragma_update(None, "synchronous", "FULL");
+    }
+    tracing::debug!(switched, "bulk lane: rollback journal");
+    switched
+}
+
+fn restore_wal(connection: &Connection) {
+    let _ = connection.pragma_update(None, "synchronous", "NORMAL");
+    let _ = connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
+        row.get::<_, String>(0)
+    });
 }
 
 struct SqliteImport<'a> {
@@ -301,17 +527,32 @@ struct SqliteImport<'a> {
     open: bool,
     lane: Option<Lane>,
     foreign_keys_off: bool,
+    rollback_journal: bool,
+    id_seed: u64,
 }
 
 /// How this import writes activities.
-#[derive(Debug, Clone, Copy)]
 enum Lane {
     Incremental,
-    /// Indexes dropped; rows with `seq > first_seq_before` are this import's.
+    /// Rows appended with the timeline trigger dropped; their index entries collected and
+    /// sorted, written by `finish_activities`. Rows with `seq > seq_before` are this import's.
     Bulk {
         seq_before: i64,
-        appended: u64,
+        next_seq: i64,
+        ids: Sorter<IdEntry>,
+        timeline: Sorter<TimelineEntry>,
     },
+}
+
+impl std::fmt::Debug for Lane {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lane::Incremental => formatter.write_str("Incremental"),
+            Lane::Bulk { seq_before, .. } => {
+                write!(formatter, "Bulk {{ seq_before: {seq_before} }}")
+            }
+        }
+    }
 }
 
 impl Drop for SqliteImport<'_> {
@@ -325,48 +566,25 @@ impl Drop for SqliteImport<'_> {
         if self.foreign_keys_off {
             let _ = self.connection.pragma_update(None, "foreign_keys", "ON");
         }
+        if self.rollback_journal {
+            restore_wal(self.connection);
+        }
     }
 }
 
-/// What the store holds of an activity id: fingerprint, import id, source file and line.
-type StoredCopy = (i64, Option<i64>, Option<u32>, Option<i64>);
-
-/// An activity seen again: what the incremental and bulk lanes both need to classify it.
-struct ProbeRow {
-    id: abm_core::ActivityId,
+/// An activity seen again, with where this import read it.
+struct Repeat<'a> {
+    id: &'a str,
     fingerprint: i64,
     source: SourceLine,
 }
 
+/// The same id again: same content is unchanged; other content from this import is a
+/// conflict naming both lines; other content from an earlier import keeps the stored copy.
 fn classify_repeat(
     outcome: &mut ActivityOutcome,
     import_id: i64,
-    row: &ActivityRow,
-    fingerprint: i64,
-    stored_import: Option<i64>,
-    stored_line: Option<(u32, i64)>,
-) {
-    let probe = ProbeRow {
-        id: row.activity.id.clone(),
-        fingerprint: row.fingerprint,
-        source: row.source,
-    };
-    classify(
-        outcome,
-        import_id,
-        &probe,
-        fingerprint,
-        stored_import,
-        stored_line,
-    );
-}
-
-/// The same id again: same content is unchanged; other content from this import is a
-/// conflict naming both lines; other content from an earlier import keeps the stored copy.
-fn classify(
-    outcome: &mut ActivityOutcome,
-    import_id: i64,
-    row: &ProbeRow,
+    row: &Repeat<'_>,
     stored_fingerprint: i64,
     stored_import: Option<i64>,
     stored_line: Option<(u32, i64)>,
@@ -375,7 +593,7 @@ fn classify(
         outcome.unchanged += 1;
     } else if stored_import == Some(import_id) {
         outcome.conflicts.push(ActivityConflict {
-            id: row.id.as_str().to_owned(),
+            id: row.id.to_owned(),
             first: stored_line.map(|(file, line)| SourceLine {
                 file,
                 line: line.max(0) as u64,
@@ -385,6 +603,59 @@ fn classify(
     } else {
         outcome.kept_existing += 1;
     }
+}
+
+/// `classify_repeat` for a row of an incremental batch.
+fn classify(
+    outcome: &mut ActivityOutcome,
+    import_id: i64,
+    id: &str,
+    row: &ActivityRow,
+    stored_fingerprint: i64,
+    stored_import: Option<i64>,
+    stored_line: Option<(u32, i64)>,
+) {
+    let repeat = Repeat {
+        id,
+        fingerprint: row.fingerprint,
+        source: row.source,
+    };
+    classify_repeat(
+        outcome,
+        import_id,
+        &repeat,
+        stored_fingerprint,
+        stored_import,
+        stored_line,
+    );
+}
+
+fn insert_activity(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    import_id: i64,
+    row: &ActivityRow,
+    seq: Option<i64>,
+) -> Result<()> {
+    let activity = &row.activity;
+    insert.execute(params![
+        seq,
+        activity.id.as_str(),
+        activity.kind.as_str(),
+        activity.occurred_at.as_microsecond(),
+        row.account.map(|id| id.0),
+        row.contact.map(|id| id.0),
+        activity.email.as_ref().map(Email::as_str),
+        row.account_key.as_ref().map(Domain::as_str),
+        activity.url,
+        activity.topic,
+        activity.campaign,
+        activity.channel,
+        row.fingerprint,
+        import_id,
+        row.source.file,
+        row.source.line as i64,
+    ])?;
+    Ok(())
 }
 
 fn opt_str<T: AsRef<str>>(value: &Option<T>) -> Option<&str> {
@@ -403,76 +674,6 @@ impl SqliteImport<'_> {
             insert.execute(params![domain.as_str(), id, *domain == account.domain])?;
         }
         Ok(())
-    }
-
-    /// Removes the later copies of every id stored more than once after a bulk append,
-    /// classifying each like the incremental lane would; returns how many were removed.
-    fn remove_bulk_duplicates(
-        &self,
-        seq_before: i64,
-        outcome: &mut ActivityOutcome,
-    ) -> Result<u64> {
-        let mut groups = self.connection.prepare(
-            "SELECT seq, id, fingerprint, import_id, source_file, source_line FROM activities \
-             WHERE id IN (SELECT id FROM activities GROUP BY id HAVING COUNT(*) > 1) ORDER BY id, seq",
-        )?;
-        type Stored = (i64, String, i64, Option<i64>, Option<u32>, Option<i64>);
-        let rows = groups
-            .query_map([], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<Stored>>>()?;
-        // Within each id the lowest seq is the one kept (stored earlier, or first in file
-        // order); every later copy is this import's.
-        let mut remove = Vec::new();
-        let mut kept: Option<&Stored> = None;
-        for entry in &rows {
-            match kept {
-                Some(first) if first.1 == entry.1 => {
-                    let (seq, id, fingerprint, _, file, line) = entry;
-                    if *seq <= seq_before {
-                        return Err(StoreError::Corrupt(format!(
-                            "activity id {id:?} is stored twice"
-                        )));
-                    }
-                    let activity_id = abm_core::ActivityId::parse(id)
-                        .map_err(|_| StoreError::Corrupt(format!("activity id {id:?}")))?;
-                    let source = SourceLine {
-                        file: file.unwrap_or(0),
-                        line: line.unwrap_or(0).max(0) as u64,
-                    };
-                    let probe = ProbeRow {
-                        id: activity_id,
-                        fingerprint: *fingerprint,
-                        source,
-                    };
-                    classify(
-                        outcome,
-                        self.import_id,
-                        &probe,
-                        first.2,
-                        first.3,
-                        first.4.zip(first.5),
-                    );
-                    remove.push(*seq);
-                }
-                _ => kept = Some(entry),
-            }
-        }
-        let mut delete = self
-            .connection
-            .prepare_cached("DELETE FROM activities WHERE seq = ?1")?;
-        for seq in &remove {
-            delete.execute([seq])?;
-        }
-        Ok(remove.len() as u64)
     }
 
     fn unmatched_counts(&self) -> Result<[i64; 5]> {
@@ -762,20 +963,21 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn begin_activities(&mut self, expected_rows: u64) -> Result<()> {
-        let stored: i64 = self.connection.query_row(
-            "SELECT COALESCE(MAX(seq), 0) FROM activities",
-            [],
-            |row| row.get(0),
-        )?;
-        let lane = if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64
-        {
-            for (name, _) in codec::ACTIVITY_INDEXES {
+        let stored = stored_seq(self.connection)?;
+        let lane = if takes_bulk_lane(expected_rows, stored) {
+            self.connection
+                .execute_batch("DROP TRIGGER activity_timeline_insert")?;
+            // The partial indexes cover a minority of rows: built once by SQLite at the end,
+            // they cost a scan; kept, they cost a random insert for each row they hold.
+            for (name, _) in PARTIAL_ACTIVITY_INDEXES {
                 self.connection
                     .execute_batch(&format!("DROP INDEX {name}"))?;
             }
             Lane::Bulk {
                 seq_before: stored,
-                appended: 0,
+                next_seq: stored + 1,
+                ids: Sorter::new(SORT_RUN_RECORDS),
+                timeline: Sorter::new(SORT_RUN_RECORDS),
             }
         } else {
             Lane::Incremental
@@ -790,55 +992,68 @@ impl ImportTransaction for SqliteImport<'_> {
             self.begin_activities(0)?;
         }
         let mut outcome = ActivityOutcome::default();
-        let mut insert = self.connection.prepare_cached(INSERT_ACTIVITY)?;
-        let bulk = matches!(self.lane, Some(Lane::Bulk { .. }));
-        let mut existing = self.connection.prepare_cached(
-            "SELECT fingerprint, import_id, source_file, source_line FROM activities WHERE id = ?1",
-        )?;
+        let connection = &*self.connection;
+        let mut insert = connection.prepare_cached(INSERT_ACTIVITY)?;
         for row in batch {
             let activity = &row.activity;
-            if !bulk {
-                // Probe first: a re-import then costs one index read per row and no write.
-                let found: Option<StoredCopy> = existing
-                    .query_row([activity.id.as_str()], |found| {
-                        Ok((found.get(0)?, found.get(1)?, found.get(2)?, found.get(3)?))
-                    })
-                    .optional()?;
-                if let Some((fingerprint, import_id, file, line)) = found {
-                    classify_repeat(
-                        &mut outcome,
-                        self.import_id,
-                        row,
-                        fingerprint,
-                        import_id,
-                        file.zip(line),
-                    );
-                    continue;
+            let id = activity.id.as_str();
+            let seq = match &mut self.lane {
+                Some(Lane::Bulk {
+                    next_seq,
+                    ids,
+                    timeline,
+                    ..
+                }) => {
+                    // Appended now; whether it repeats a stored id is settled in key order by
+                    // `finish_activities`.
+                    let seq = *next_seq;
+                    *next_seq += 1;
+                    ids.push(IdEntry {
+                        key: id_key(self.id_seed, id),
+                        seq,
+                        fingerprint: row.fingerprint,
+                    })?;
+                    if let Some(account) = row.account {
+                        timeline.push(TimelineEntry {
+                            account_id: account.0,
+                            occurred_at: activity.occurred_at.as_microsecond(),
+                            seq,
+                        })?;
+                    }
+                    Some(seq)
                 }
+                _ => match probe(connection, self.id_seed, id, row.fingerprint)? {
+                    Probe::Same => {
+                        outcome.unchanged += 1;
+                        continue;
+                    }
+                    Probe::Other { seq, fingerprint } => {
+                        let (_, import_id, line) = stored_copy(connection, seq)?;
+                        classify(
+                            &mut outcome,
+                            self.import_id,
+                            id,
+                            row,
+                            fingerprint,
+                            import_id,
+                            line,
+                        );
+                        continue;
+                    }
+                    Probe::Free(key) => {
+                        insert_activity(&mut insert, self.import_id, row, None)?;
+                        let seq = connection.last_insert_rowid();
+                        connection
+                            .prepare_cached("INSERT INTO activity_ids (key, fingerprint, seq) VALUES (?1, ?2, ?3)")?
+                            .execute(params![key, row.fingerprint, seq])?;
+                        outcome.inserted += 1;
+                        None
+                    }
+                },
+            };
+            if let Some(seq) = seq {
+                insert_activity(&mut insert, self.import_id, row, Some(seq))?;
             }
-            insert.execute(params![
-                activity.id.as_str(),
-                activity.kind.as_str(),
-                activity.occurred_at.as_microsecond(),
-                row.account.map(|id| id.0),
-                row.contact.map(|id| id.0),
-                activity.email.as_ref().map(Email::as_str),
-                row.account_key.as_ref().map(Domain::as_str),
-                activity.url,
-                activity.topic,
-                activity.campaign,
-                activity.channel,
-                row.fingerprint,
-                self.import_id,
-                row.source.file,
-                row.source.line as i64,
-            ])?;
-            if !bulk {
-                outcome.inserted += 1;
-            }
-        }
-        if let Some(Lane::Bulk { appended, .. }) = &mut self.lane {
-            *appended += batch.len() as u64;
         }
         Ok(outcome)
     }
@@ -846,37 +1061,85 @@ impl ImportTransaction for SqliteImport<'_> {
     fn finish_activities(&mut self) -> Result<ActivityOutcome> {
         let Some(Lane::Bulk {
             seq_before,
-            appended,
+            next_seq,
+            ids,
+            timeline,
         }) = self.lane.take()
         else {
             return Ok(ActivityOutcome::default());
         };
         let started = std::time::Instant::now();
-        // Optimistic: building the unique id index is the one sort a clean load needs. Only
-        // when it finds a repeated id is the load combed for duplicates, and built again.
-        let (unique_id_name, unique_id_index) = codec::ACTIVITY_INDEXES[0];
-        self.connection.execute_batch("SAVEPOINT activity_ids")?;
+        let connection = &*self.connection;
         let mut outcome = ActivityOutcome::default();
-        let mut removed = 0;
-        match self.connection.execute_batch(unique_id_index) {
-            Ok(()) => self.connection.execute_batch("RELEASE activity_ids")?,
-            Err(error)
-                if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-            {
-                self.connection
-                    .execute_batch("ROLLBACK TO activity_ids; RELEASE activity_ids")?;
-                removed = self.remove_bulk_duplicates(seq_before, &mut outcome)?;
-                self.connection.execute_batch(unique_id_index)?;
+        // Ids in key order: each insert appends to the index. A taken key is either the same
+        // id again (stored earlier, or earlier in this import) or another id with the same
+        // hash, which moves on to the next key.
+        let mut removed = std::collections::HashSet::new();
+        let mut insert_id = connection
+            .prepare("INSERT INTO activity_ids (key, fingerprint, seq) VALUES (?1, ?2, ?3)")?;
+        let mut sorted = ids.sorted()?;
+        while let Some(entry) = sorted.next()? {
+            let mut key = entry.key;
+            loop {
+                match insert_id.execute(params![key, entry.fingerprint, entry.seq]) {
+                    Ok(_) => break,
+                    Err(error)
+                        if error.sqlite_error_code()
+                            == Some(rusqlite::ErrorCode::ConstraintViolation) => {}
+                    Err(error) => return Err(error.into()),
+                }
+                let (stored_fingerprint, stored_seq): (i64, i64) = connection
+                    .prepare_cached("SELECT fingerprint, seq FROM activity_ids WHERE key = ?1")?
+                    .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                let (stored_id, stored_import, stored_line) = stored_copy(connection, stored_seq)?;
+                let (id, _, line) = stored_copy(connection, entry.seq)?;
+                if stored_fingerprint == entry.fingerprint || stored_id == id {
+                    let repeat = Repeat {
+                        id: &id,
+                        fingerprint: entry.fingerprint,
+                        source: line.map_or(SourceLine { file: 0, line: 0 }, |(file, line)| {
+                            SourceLine {
+                                file,
+                                line: line.max(0) as u64,
+                            }
+                        }),
+                    };
+                    classify_repeat(
+                        &mut outcome,
+                        self.import_id,
+                        &repeat,
+                        stored_fingerprint,
+                        stored_import,
+                        stored_line,
+                    );
+                    connection
+                        .prepare_cached("DELETE FROM activities WHERE seq = ?1")?
+                        .execute([entry.seq])?;
+                    removed.insert(entry.seq);
+                    break;
+                }
+                key = next_key(key);
             }
-            Err(error) => return Err(error.into()),
         }
-        tracing::debug!(elapsed = ?started.elapsed(), duplicates = removed, index = unique_id_name, "bulk lane: ids unique");
-        // The bulk lane counts its insertions here: what was appended and not removed.
-        outcome.inserted = appended.saturating_sub(removed);
-        for (name, create) in &codec::ACTIVITY_INDEXES[1..] {
-            self.connection.execute_batch(create)?;
+        tracing::debug!(elapsed = ?started.elapsed(), repeats = removed.len(), "bulk lane: ids indexed");
+        let mut insert_timeline = connection.prepare(
+            "INSERT INTO activity_timeline (account_id, occurred_at, seq) VALUES (?1, ?2, ?3)",
+        )?;
+        let mut sorted = timeline.sorted()?;
+        while let Some(entry) = sorted.next()? {
+            if !removed.contains(&entry.seq) {
+                insert_timeline.execute(params![entry.account_id, entry.occurred_at, entry.seq])?;
+            }
+        }
+        connection.execute_batch(TIMELINE_INSERT_TRIGGER)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "bulk lane: timeline written");
+        for (name, create) in PARTIAL_ACTIVITY_INDEXES {
+            connection.execute_batch(create)?;
             tracing::debug!(elapsed = ?started.elapsed(), index = name, "bulk lane: index rebuilt");
         }
+        // The bulk lane counts its insertions here: what was appended and not removed.
+        outcome.inserted =
+            ((next_seq - 1 - seq_before).max(0) as u64).saturating_sub(removed.len() as u64);
         Ok(outcome)
     }
 
@@ -912,17 +1175,23 @@ impl ImportTransaction for SqliteImport<'_> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_rebuilt_indexes_are_the_migrations() {
-        let migration = include_str!("../migrations/sqlite/0001_foundation.sql");
-        for (name, create) in crate::codec::ACTIVITY_INDEXES {
-            assert!(
-                migration.contains(create),
-                "{name} differs from the migration"
-            );
+    fn the_recreated_trigger_is_the_migrations() {
+        let migration = include_str!("../migrations/sqlite/0002_activity_index_tables.sql");
+        assert!(migration.contains(super::TIMELINE_INSERT_TRIGGER));
+        let first = include_str!("../migrations/sqlite/0001_foundation.sql");
+        for (name, create) in super::PARTIAL_ACTIVITY_INDEXES {
+            assert!(first.contains(create), "{name} differs from the migration");
+            assert!(!migration.contains(name), "{name} changed by migration 2");
         }
-        assert_eq!(
-            migration.matches("ON activities(").count(),
-            crate::codec::ACTIVITY_INDEXES.len()
-        );
+    }
+
+    #[test]
+    fn probing_walks_past_other_ids_and_wraps() {
+        assert_eq!(super::next_key(7), 8);
+        assert_eq!(super::next_key(i64::MAX), 0);
+        let key = super::id_key(42, "evt-1");
+        assert!(key >= 0);
+        assert_eq!(key, super::id_key(42, "evt-1"));
+        assert_ne!(key, super::id_key(43, "evt-1"));
     }
 }

@@ -44,6 +44,7 @@ fn record(kind: &str) -> ImportRecord {
         kind: kind.into(),
         files: vec!["test.csv".into()],
         started_at: "2026-11-23T10:00:00Z".parse().unwrap(),
+        expected_rows: 0,
     }
 }
 

@@ -1,0 +1,190 @@
+//! An external sort of fixed-size records: the bulk activity lane sorts its index entries
+//! here instead of in SQLite. Records are kept in memory up to a fixed count, then sorted and
+//! spilled to an unnamed temporary file; the sorted stream merges the runs. Memory stays
+//! bounded whatever the import's size.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+
+/// A record that sorts and has a fixed binary form.
+pub(crate) trait SortRecord: Copy + Ord {
+    const SIZE: usize;
+    fn encode(&self, into: &mut Vec<u8>);
+    fn decode(bytes: &[u8]) -> Self;
+}
+
+pub(crate) struct Sorter<T: SortRecord> {
+    buffer: Vec<T>,
+    capacity: usize,
+    runs: Vec<File>,
+}
+
+impl<T: SortRecord> Sorter<T> {
+    /// `capacity` records are held in memory before a run is written.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            buffer: Vec::new(),
+            capacity: capacity.max(1),
+            runs: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, record: T) -> std::io::Result<()> {
+        self.buffer.push(record);
+        if self.buffer.len() >= self.capacity {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> std::io::Result<()> {
+        self.buffer.sort_unstable();
+        let mut file = tempfile::tempfile()?;
+        let mut bytes = Vec::with_capacity(self.buffer.len() * T::SIZE);
+        for record in &self.buffer {
+            record.encode(&mut bytes);
+        }
+        file.write_all(&bytes)?;
+        file.seek(SeekFrom::Start(0))?;
+        self.runs.push(file);
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Every record pushed, in order.
+    pub fn sorted(mut self) -> std::io::Result<Sorted<T>> {
+        self.buffer.sort_unstable();
+        if self.runs.is_empty() {
+            return Ok(Sorted::Memory(self.buffer.into_iter()));
+        }
+        let mut runs: Vec<Run<T>> = self
+            .runs
+            .into_iter()
+            .map(|file| Run::File(BufReader::with_capacity(1 << 16, file)))
+            .collect();
+        runs.push(Run::Memory(self.buffer.into_iter()));
+        let mut heap = BinaryHeap::with_capacity(runs.len());
+        for (index, run) in runs.iter_mut().enumerate() {
+            if let Some(record) = run.next()? {
+                heap.push(Reverse((record, index)));
+            }
+        }
+        Ok(Sorted::Merge { runs, heap })
+    }
+}
+
+/// One sorted run: a file written by `spill`, or the last records still in memory.
+pub(crate) enum Run<T> {
+    File(BufReader<File>),
+    Memory(std::vec::IntoIter<T>),
+}
+
+impl<T: SortRecord> Run<T> {
+    fn next(&mut self) -> std::io::Result<Option<T>> {
+        match self {
+            Run::Memory(records) => Ok(records.next()),
+            Run::File(reader) => {
+                let mut bytes = [0u8; 64];
+                let record = &mut bytes[..T::SIZE];
+                match reader.read_exact(record) {
+                    Ok(()) => Ok(Some(T::decode(record))),
+                    Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    }
+}
+
+/// The sorted records: straight from memory, or merged from the spilled runs.
+pub(crate) enum Sorted<T: SortRecord> {
+    Memory(std::vec::IntoIter<T>),
+    Merge {
+        runs: Vec<Run<T>>,
+        heap: BinaryHeap<Reverse<(T, usize)>>,
+    },
+}
+
+impl<T: SortRecord> Sorted<T> {
+    pub fn next(&mut self) -> std::io::Result<Option<T>> {
+        match self {
+            Sorted::Memory(records) => Ok(records.next()),
+            Sorted::Merge { runs, heap } => {
+                let Some(Reverse((record, index))) = heap.pop() else {
+                    return Ok(None);
+                };
+                if let Some(run) = runs.get_mut(index)
+                    && let Some(next) = run.next()?
+                {
+                    heap.push(Reverse((next, index)));
+                }
+                Ok(Some(record))
+            }
+        }
+    }
+}
+
+/// Writes a record as little-endian fields, for `SortRecord::encode`.
+pub(crate) fn put(into: &mut Vec<u8>, value: i64) {
+    into.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Reads the `index`-th little-endian `i64` of a record, for `SortRecord::decode`.
+pub(crate) fn get(bytes: &[u8], index: usize) -> i64 {
+    let mut word = [0u8; 8];
+    if let Some(slice) = bytes.get(index * 8..index * 8 + 8) {
+        word.copy_from_slice(slice);
+    }
+    i64::from_le_bytes(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    struct Pair(i64, i64);
+
+    impl SortRecord for Pair {
+        const SIZE: usize = 16;
+        fn encode(&self, into: &mut Vec<u8>) {
+            put(into, self.0);
+            put(into, self.1);
+        }
+        fn decode(bytes: &[u8]) -> Self {
+            Pair(get(bytes, 0), get(bytes, 1))
+        }
+    }
+
+    fn sort(values: &[i64], capacity: usize) -> Vec<Pair> {
+        let mut sorter = Sorter::new(capacity);
+        for (index, value) in values.iter().enumerate() {
+            sorter.push(Pair(*value, index as i64)).expect("push");
+        }
+        let mut sorted = sorter.sorted().expect("sorted");
+        let mut out = Vec::new();
+        while let Some(pair) = sorted.next().expect("next") {
+            out.push(pair);
+        }
+        out
+    }
+
+    #[test]
+    fn spilled_runs_merge_into_one_order() {
+        let values: Vec<i64> = (0..10_000i64)
+            .map(|i| i.wrapping_mul(2_654_435_761) % 7919 - 3000)
+            .collect();
+        let mut expected: Vec<Pair> = values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| Pair(*value, index as i64))
+            .collect();
+        expected.sort();
+        for capacity in [1, 7, 1000, 10_000, 20_000] {
+            assert_eq!(sort(&values, capacity), expected, "capacity {capacity}");
+        }
+        assert!(sort(&[], 3).is_empty());
+    }
+}
