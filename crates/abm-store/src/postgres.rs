@@ -25,6 +25,9 @@ const MIGRATIONS: &[(i64, &str)] = &[(
 /// The advisory lock key that serialises migrations ("abm" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0061_626d;
 
+/// Below this many expected rows an activity import always goes through the staging table.
+const BULK_MINIMUM_ROWS: u64 = 50_000;
+
 pub struct PostgresStore {
     client: Client,
 }
@@ -244,6 +247,7 @@ impl Store for PostgresStore {
             transaction: Some(transaction),
             import_id,
             staged: false,
+            direct: None,
         }))
     }
 }
@@ -254,6 +258,8 @@ struct PostgresImport<'a> {
     transaction: Option<Transaction<'a>>,
     import_id: i64,
     staged: bool,
+    /// A bulk load: rows `COPY`ed straight into the log with its indexes dropped; how many.
+    direct: Option<u64>,
 }
 
 impl<'a> PostgresImport<'a> {
@@ -380,7 +386,11 @@ fn load_rebuilding_indexes(
         }
         transaction.batch_execute("ROLLBACK TO SAVEPOINT activity_ids")?;
         let appended_again = transaction.execute(append, &[&import_id])?;
-        removed = remove_repeats(transaction, import_id, &mut outcome)?;
+        // Unchanged rows are counted by the caller from what was staged.
+        let mut repeats = ActivityOutcome::default();
+        removed = remove_repeats(transaction, import_id, &mut repeats)?;
+        outcome.conflicts.extend(repeats.conflicts);
+        outcome.kept_existing += repeats.kept_existing;
         debug_assert_eq!(appended, appended_again);
         transaction.batch_execute(unique_id_index)?;
     }
@@ -393,46 +403,87 @@ fn load_rebuilding_indexes(
     Ok(outcome)
 }
 
-/// After an append that kept every copy of repeated ids: classifies the later copies (same
-/// content: unchanged; other content: a conflict naming both lines) and deletes them, keeping
-/// the first in file order. Returns how many rows were deleted.
+/// After an append that kept every copy of repeated ids: keeps the first copy of each id
+/// (stored earlier, or first in file order) and classifies and deletes the later ones, which
+/// are all this import's: same content is unchanged; other content is a conflict naming both
+/// lines when the first copy is this import's too, and is kept as stored when it is older.
+/// Returns how many rows were deleted.
 fn remove_repeats(
     transaction: &mut Transaction<'_>,
     import_id: i64,
     outcome: &mut ActivityOutcome,
 ) -> Result<u64> {
     let repeated = transaction.query(
-        "SELECT seq, id, source_file, source_line, fingerprint FROM activities \
-         WHERE import_id = $1 AND id IN (SELECT id FROM activities WHERE import_id = $1 GROUP BY id HAVING COUNT(*) > 1) \
+        "SELECT seq, id, source_file, source_line, fingerprint, import_id FROM activities \
+         WHERE id IN (SELECT id FROM activities GROUP BY id HAVING COUNT(*) > 1) \
          ORDER BY id, seq",
-        &[&import_id],
+        &[],
     )?;
-    let mut kept: Option<(String, Option<SourceLine>, i64)> = None;
+    type Kept = (String, Option<SourceLine>, i64, Option<i64>);
+    let mut kept: Option<Kept> = None;
     let mut later = Vec::new();
     for row in &repeated {
-        let (seq, id, line, fingerprint): (i64, String, Option<SourceLine>, i64) = (
+        let (seq, id, line, fingerprint, from): (
+            i64,
+            String,
+            Option<SourceLine>,
+            i64,
+            Option<i64>,
+        ) = (
             row.get(0),
             row.get(1),
             source_line(row.get(2), row.get(3)),
             row.get(4),
+            row.get(5),
         );
         match &kept {
-            Some((kept_id, kept_line, kept_fingerprint)) if *kept_id == id => {
-                if *kept_fingerprint != fingerprint
-                    && let Some(second) = line
-                {
-                    outcome.conflicts.push(ActivityConflict {
-                        id,
-                        first: *kept_line,
-                        second,
-                    });
+            Some((kept_id, kept_line, kept_fingerprint, kept_from)) if *kept_id == id => {
+                if *kept_fingerprint == fingerprint {
+                    outcome.unchanged += 1;
+                } else if *kept_from == Some(import_id) {
+                    if let Some(second) = line {
+                        outcome.conflicts.push(ActivityConflict {
+                            id,
+                            first: *kept_line,
+                            second,
+                        });
+                    }
+                } else {
+                    outcome.kept_existing += 1;
                 }
                 later.push(seq);
             }
-            _ => kept = Some((id, line, fingerprint)),
+            _ => kept = Some((id, line, fingerprint, from)),
         }
     }
     let removed = transaction.execute("DELETE FROM activities WHERE seq = ANY($1)", &[&later])?;
+    Ok(removed)
+}
+
+/// Builds the unique id index after a direct bulk load (optimistic: a clean load needs only
+/// this sort; a repeated id makes it fail, and the repeats are removed before building it
+/// again), then the other indexes. Returns the rows removed as repeats.
+fn index_direct_load(
+    transaction: &mut Transaction<'_>,
+    import_id: i64,
+    outcome: &mut ActivityOutcome,
+) -> Result<u64> {
+    let (unique_id_name, unique_id_index) = codec::ACTIVITY_INDEXES[0];
+    transaction.batch_execute("SAVEPOINT activity_ids")?;
+    let mut removed = 0;
+    if let Err(error) = transaction.batch_execute(unique_id_index) {
+        if error.code() != Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            return Err(error.into());
+        }
+        transaction.batch_execute("ROLLBACK TO SAVEPOINT activity_ids")?;
+        removed = remove_repeats(transaction, import_id, outcome)?;
+        transaction.batch_execute(unique_id_index)?;
+    }
+    transaction.batch_execute("RELEASE SAVEPOINT activity_ids")?;
+    tracing::debug!(index = unique_id_name, removed, "activity ids unique");
+    for (_, create) in &codec::ACTIVITY_INDEXES[1..] {
+        transaction.batch_execute(create)?;
+    }
     Ok(removed)
 }
 
@@ -711,15 +762,46 @@ impl ImportTransaction for PostgresImport<'_> {
         }
     }
 
-    fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome> {
-        if !self.staged {
-            self.tx()?.batch_execute(
-                "CREATE TEMP TABLE activity_staging (id TEXT, kind TEXT, occurred_at TIMESTAMPTZ, account_id BIGINT, contact_id BIGINT, \
-                 email TEXT, account_key TEXT, url TEXT, topic TEXT, campaign TEXT, channel TEXT, fingerprint BIGINT, \
-                 source_file INTEGER, source_line BIGINT) ON COMMIT DROP",
-            )?;
-            self.staged = true;
+    fn begin_activities(&mut self, expected_rows: u64) -> Result<()> {
+        let transaction = self.tx()?;
+        let stored: i64 = transaction
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM activities", &[])?
+            .get(0);
+        if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64 {
+            // A first load: straight into the log without its indexes, built again by sorting
+            // at the end. The rows are written once, in file order, with no staging table.
+            transaction.batch_execute("SET LOCAL maintenance_work_mem = '512MB'")?;
+            for (name, _) in codec::ACTIVITY_INDEXES {
+                transaction.batch_execute(&format!("DROP INDEX {name}"))?;
+            }
+            self.direct = Some(0);
         }
+        tracing::debug!(
+            expected_rows,
+            stored,
+            direct = self.direct.is_some(),
+            "activity lane"
+        );
+        Ok(())
+    }
+
+    fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome> {
+        let import_id = self.import_id;
+        let copy = if let Some(appended) = &mut self.direct {
+            *appended += batch.len() as u64;
+            "COPY activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, import_id) FROM STDIN"
+        } else {
+            if !self.staged {
+                self.tx()?.batch_execute(
+                    "CREATE TEMP TABLE activity_staging (id TEXT, kind TEXT, occurred_at TIMESTAMPTZ, account_id BIGINT, contact_id BIGINT, \
+                     email TEXT, account_key TEXT, url TEXT, topic TEXT, campaign TEXT, channel TEXT, fingerprint BIGINT, \
+                     source_file INTEGER, source_line BIGINT) ON COMMIT DROP",
+                )?;
+                self.staged = true;
+            }
+            "COPY activity_staging (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line) FROM STDIN"
+        };
+        let with_import = self.direct.is_some().then_some(import_id);
         let mut buffer = String::with_capacity(batch.len() * 160);
         for row in batch {
             let activity = &row.activity;
@@ -731,6 +813,7 @@ impl ImportTransaction for PostgresImport<'_> {
                 number(Some(row.fingerprint)),
                 number(Some(i64::from(row.source.file))),
                 number(Some(row.source.line as i64)),
+                number(with_import),
             ];
             let fields: [Option<&str>; 14] = [
                 Some(activity.id.as_str()),
@@ -754,11 +837,13 @@ impl ImportTransaction for PostgresImport<'_> {
                 }
                 copy_field(&mut buffer, value);
             }
+            if with_import.is_some() {
+                buffer.push('\t');
+                copy_field(&mut buffer, numbers[5].as_deref());
+            }
             buffer.push('\n');
         }
-        let mut writer = self.tx()?.copy_in(
-            "COPY activity_staging (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line) FROM STDIN",
-        )?;
+        let mut writer = self.tx()?.copy_in(copy)?;
         writer
             .write_all(buffer.as_bytes())
             .map_err(|error| StoreError::Corrupt(format!("COPY to PostgreSQL failed: {error}")))?;
@@ -767,6 +852,15 @@ impl ImportTransaction for PostgresImport<'_> {
     }
 
     fn finish_activities(&mut self) -> Result<ActivityOutcome> {
+        if let Some(appended) = self.direct.take() {
+            let import_id = self.import_id;
+            let started = std::time::Instant::now();
+            let mut outcome = ActivityOutcome::default();
+            let removed = index_direct_load(self.tx()?, import_id, &mut outcome)?;
+            outcome.inserted = appended.saturating_sub(removed);
+            tracing::debug!(elapsed = ?started.elapsed(), appended, removed, "activities indexed after a direct load");
+            return Ok(outcome);
+        }
         if !self.staged {
             return Ok(ActivityOutcome::default());
         }
@@ -781,7 +875,7 @@ impl ImportTransaction for PostgresImport<'_> {
         let stored: i64 = transaction
             .query_one("SELECT COALESCE(MAX(seq), 0) FROM activities", &[])?
             .get(0);
-        let rebuild = staged >= 50_000 && staged > 2 * stored;
+        let rebuild = staged >= BULK_MINIMUM_ROWS as i64 && staged > 2 * stored;
         let mut outcome = if rebuild {
             load_rebuilding_indexes(transaction, import_id)?
         } else {

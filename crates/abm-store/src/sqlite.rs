@@ -1174,6 +1174,10 @@ impl ImportTransaction for SqliteImport<'_> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use abm_core::Domain;
+    use rusqlite::params;
+
     #[test]
     fn the_recreated_trigger_is_the_migrations() {
         let migration = include_str!("../migrations/sqlite/0002_activity_index_tables.sql");
@@ -1183,6 +1187,82 @@ mod tests {
             assert!(first.contains(create), "{name} differs from the migration");
             assert!(!migration.contains(name), "{name} changed by migration 2");
         }
+    }
+
+    /// Two ids whose keys collide cannot be found by chance, so the test makes the situation:
+    /// it stores "evt-other", then puts a second entry for it at the key "evt-1" hashes to.
+    /// "evt-1" must then walk past it to the next key, be found there again, and "evt-other"
+    /// must stay found at its own key.
+    #[test]
+    fn an_id_whose_key_is_taken_moves_to_the_next_key_and_is_found_again() {
+        use crate::{ActivityRow, ImportFigures, ImportRecord, SourceLine, Store};
+        use abm_core::{Activity, ActivityId, ActivityKind};
+        let directory = tempfile::tempdir().expect("directory");
+        let path = directory.path().join("abm.db");
+        let mut store = super::SqliteStore::open(&path.display().to_string()).expect("open");
+        let row = |id: &str| {
+            let activity = Activity {
+                id: ActivityId::parse(id).expect("id"),
+                kind: ActivityKind::PageView,
+                occurred_at: "2026-03-01T10:00:00Z".parse().expect("time"),
+                email: None,
+                domain: Some(Domain::parse("acme.com").expect("domain")),
+                url: None,
+                topic: None,
+                campaign: None,
+                channel: None,
+            };
+            let fingerprint = activity.fingerprint();
+            ActivityRow {
+                activity,
+                account: None,
+                contact: None,
+                account_key: None,
+                fingerprint,
+                source: SourceLine { file: 0, line: 2 },
+            }
+        };
+        let record = ImportRecord {
+            kind: "activities".into(),
+            files: vec!["t.csv".into()],
+            started_at: "2026-11-23T10:00:00Z".parse().expect("time"),
+            expected_rows: 0,
+        };
+        let import = |store: &mut super::SqliteStore, ids: &[&str]| {
+            let mut transaction = store.begin_import(&record).expect("begin");
+            let rows: Vec<ActivityRow> = ids.iter().map(|id| row(id)).collect();
+            let outcome = transaction.write_activities(&rows).expect("write");
+            transaction.finish_activities().expect("finish");
+            transaction
+                .commit(&ImportFigures::default())
+                .expect("commit");
+            (outcome.inserted, outcome.unchanged)
+        };
+        assert_eq!(import(&mut store, &["evt-other"]), (1, 0));
+        let seed = store.id_seed;
+        let taken = super::id_key(seed, "evt-1");
+        let other = super::id_key(seed, "evt-other");
+        store
+            .connection
+            .execute(
+                "INSERT INTO activity_ids (key, fingerprint, seq) SELECT ?1, fingerprint, seq FROM activity_ids WHERE key = ?2",
+                params![taken, other],
+            )
+            .expect("occupy the key");
+        assert_eq!(import(&mut store, &["evt-1"]), (1, 0));
+        let keys: Vec<i64> = store
+            .connection
+            .prepare("SELECT key FROM activity_ids ORDER BY key")
+            .expect("prepare")
+            .query_map([], |found| found.get(0))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("keys");
+        let mut expected = vec![other, taken, super::next_key(taken)];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(import(&mut store, &["evt-1", "evt-other"]), (0, 2));
+        assert_eq!(store.counts().expect("counts").activities, 2);
     }
 
     #[test]
