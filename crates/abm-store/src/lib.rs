@@ -42,6 +42,8 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    #[error("internal error: an activity import was committed before finish_activities")]
+    Unfinished,
     #[error("temporary sort file: {0}")]
     TemporaryFile(#[from] std::io::Error),
     #[error(

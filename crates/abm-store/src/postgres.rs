@@ -909,6 +909,10 @@ impl ImportTransaction for PostgresImport<'_> {
     }
 
     fn commit(mut self: Box<Self>, figures: &ImportFigures) -> Result<()> {
+        if self.direct.is_some() {
+            // The log's indexes are dropped until `finish_activities` builds them again.
+            return Err(StoreError::Unfinished);
+        }
         let import_id = self.import_id;
         let Some(mut transaction) = self.transaction.take() else {
             return Err(StoreError::Corrupt(

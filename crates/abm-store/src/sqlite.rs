@@ -143,19 +143,26 @@ fn index_stored_activity_ids(connection: &Connection) -> Result<()> {
         "INSERT INTO store_settings (name, value) VALUES ('activity_id_seed', ?1)",
         [seed as i64],
     )?;
+    // Sorted first, like a bulk load, so each insert appends.
+    let mut entries = Sorter::new(SORT_RUN_RECORDS);
     let mut stored = connection.prepare("SELECT seq, id, fingerprint FROM activities")?;
     let mut rows = stored.query([])?;
     while let Some(row) = rows.next()? {
         let (seq, id, fingerprint): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        let mut key = id_key(seed, &id);
-        loop {
-            let taken = connection
-                .prepare_cached("INSERT INTO activity_ids (key, fingerprint, seq) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
-                .execute(params![key, fingerprint, seq])?
-                == 0;
-            if !taken {
-                break;
-            }
+        entries.push(IdEntry {
+            key: id_key(seed, &id),
+            seq,
+            fingerprint,
+        })?;
+    }
+    let mut sorted = entries.sorted()?;
+    let mut insert = connection.prepare(
+        "INSERT INTO activity_ids (key, fingerprint, seq) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?;
+    while let Some(entry) = sorted.next()? {
+        // Version 1 kept ids unique, so a taken key is another id with the same hash.
+        let mut key = entry.key;
+        while insert.execute(params![key, entry.fingerprint, entry.seq])? == 0 {
             key = next_key(key);
         }
     }
@@ -1162,6 +1169,10 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn commit(mut self: Box<Self>, figures: &ImportFigures) -> Result<()> {
+        if matches!(self.lane, Some(Lane::Bulk { .. })) {
+            // Its id and timeline entries are not written yet: committing would lose them.
+            return Err(StoreError::Unfinished);
+        }
         self.connection.execute(
             "UPDATE imports SET rows_read = ?1, inserted = ?2, updated = ?3, unchanged = ?4, unmatched = ?5 WHERE id = ?6",
             params![figures.rows_read as i64, figures.inserted as i64, figures.updated as i64, figures.unchanged as i64, figures.unmatched as i64, self.import_id],

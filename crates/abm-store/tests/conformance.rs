@@ -479,3 +479,23 @@ fn parents_link_by_crm_id_and_domain() {
         store.counts().unwrap()
     });
 }
+
+#[test]
+fn an_unfinished_bulk_load_is_refused_at_commit_and_changes_nothing() {
+    on_both_backends(|open| {
+        let mut store = open();
+        let record = ImportRecord {
+            expected_rows: 60_000,
+            ..record("activities")
+        };
+        let mut transaction = store.begin_import(&record).unwrap();
+        transaction.begin_activities(60_000).unwrap();
+        transaction
+            .write_activities(&[activity_row("a-1", "x@unknown.io", None, 2)])
+            .unwrap();
+        assert!(transaction.commit(&ImportFigures::default()).is_err());
+        let counts = store.counts().unwrap();
+        assert_eq!(counts.activities, 0);
+        counts
+    });
+}
