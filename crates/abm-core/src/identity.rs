@@ -20,7 +20,7 @@ mod free_mail;
 /// The set of domains that identify no company.
 #[derive(Debug, Clone)]
 pub struct FreeMailDomains {
-    domains: HashSet<String>,
+    domains: HashSet<String, Fast>,
 }
 
 impl Default for FreeMailDomains {
@@ -33,7 +33,7 @@ impl FreeMailDomains {
     /// The maintained list plus the team's own additions. Resolution compares registrable
     /// domains, so an addition counts by its registrable domain (`mail.isp.example` → `isp.example`).
     pub fn with_extra(extra: impl IntoIterator<Item = Domain>) -> Self {
-        let mut domains: HashSet<String> = free_mail::DOMAINS
+        let mut domains: HashSet<String, Fast> = free_mail::DOMAINS
             .iter()
             .map(|domain| (*domain).to_owned())
             .collect();
