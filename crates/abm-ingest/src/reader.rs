@@ -31,14 +31,15 @@ pub(crate) struct CsvFile {
 pub(crate) struct Row<'a> {
     pub line: u64,
     record: &'a ByteRecord,
+    /// All of the record's fields, checked once as one text.
+    text: &'a str,
 }
 
 impl Row<'_> {
     /// The trimmed value of a column, `None` when empty.
     pub fn get(&self, index: usize) -> Option<&str> {
-        let bytes = self.record.get(index)?;
-        // Checked in `check_record`; a failure here would be a bug, so treat it as empty.
-        let text = std::str::from_utf8(bytes).ok()?.trim();
+        // Every field starts and ends on a character boundary (checked in `check_record`).
+        let text = self.text.get(self.record.range(index)?)?.trim();
         (!text.is_empty()).then_some(text)
     }
 }
@@ -224,6 +225,21 @@ fn check_record<'a>(
                 ),
             ));
         }
+    }
+    // One check of the whole record: valid UTF-8 whose every field starts and ends on a
+    // character boundary means every field is valid UTF-8.
+    if let Ok(text) = std::str::from_utf8(record.as_slice()) {
+        let on_boundaries = (0..record.len()).all(|index| {
+            record.range(index).is_some_and(|range| {
+                text.is_char_boundary(range.start) && text.is_char_boundary(range.end)
+            })
+        });
+        if on_boundaries {
+            return Ok(Row { line, record, text });
+        }
+    }
+    for (index, field) in record.iter().enumerate() {
+        let column = headers.get(index).map_or("?", String::as_str);
         if let Err(error) = std::str::from_utf8(field) {
             let shown = String::from_utf8_lossy(field).into_owned();
             return Err(Problem::value(
@@ -238,7 +254,12 @@ fn check_record<'a>(
             ));
         }
     }
-    Ok(Row { line, record })
+    // Not reached (fields that are each UTF-8 join into UTF-8), but never a panic.
+    Err(Problem::at(
+        name,
+        line,
+        "this row is not UTF-8 text: save the file as UTF-8",
+    ))
 }
 
 fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {

@@ -393,6 +393,9 @@ fn bad_input_is_refused_with_file_line_column_and_value() {
         (ImportKind::Accounts, "localhost.csv", b"Website\nlocalhost\n".to_vec(), "localhost.csv:2: column \"Website\", value \"localhost\": not a public domain: a company domain has a dot and a public suffix (like acme.com)"),
         (ImportKind::Accounts, "ip.csv", b"Website\nhttp://192.168.1.10/\n".to_vec(), "ip.csv:2: column \"Website\", value \"http://192.168.1.10/\": an IP address is not a company domain"),
         (ImportKind::Accounts, "latin1.csv", b"Website,Name\nacme.com,Soci\xe9t\xe9\n".to_vec(), "latin1.csv:2: column \"Name\", value \"Soci\u{fffd}t\u{fffd}\": not UTF-8 text (invalid byte at position 5): save the file as UTF-8"),
+        // A character split across two fields: the row's bytes join into valid UTF-8, the fields do not.
+        (ImportKind::Accounts, "split.csv", b"Website,Name,Industry\nacme.com,Soci\xc3,\xa9t\xc3\xa9\n".to_vec(), "split.csv:2: column \"Name\", value \"Soci\u{fffd}\": not UTF-8 text (invalid byte at position 5)"),
+        (ImportKind::Activities, "split-activity.csv", b"id,occurred_at,type,domain,campaign,channel\na-1,2026-03-01T10:00:00Z,page_view,acme.com,Q\xc3,\xa9\n".to_vec(), "split-activity.csv:2: column \"campaign\", value \"Q\u{fffd}\": not UTF-8 text (invalid byte at position 2)"),
         (ImportKind::Accounts, "wide.csv", b"Website,Name\nacme.com,Acme,extra\n".to_vec(), "wide.csv:2: this row has 3 fields but the header has 2 (a stray comma or quote?)"),
         (ImportKind::Accounts, "binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(), "binary.csv: this is not a CSV text file (it contains binary data)"),
         (ImportKind::Activities, "json.csv", b"{\"id\": 1, \"type\": \"page_view\"}\n".to_vec(), "json.csv:1: missing required column \"id\""),

@@ -6,12 +6,40 @@ use std::fmt;
 /// An email address, trimmed and lowercased, with a host on a public suffix. The local part
 /// is lowercased too: mailbox providers treat it case-insensitively in practice, and a CRM
 /// and a form fill must meet on the same key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 #[serde(transparent)]
 pub struct Email {
     address: String,
     #[serde(skip)]
     domain: Domain,
+}
+
+// The domain follows from the address, so identity, hashing and order are the address's
+// alone: hashing both would double the cost of every identity-index lookup.
+impl PartialEq for Email {
+    fn eq(&self, other: &Self) -> bool {
+        self.address == other.address
+    }
+}
+
+impl Eq for Email {}
+
+impl std::hash::Hash for Email {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.address.hash(state);
+    }
+}
+
+impl PartialOrd for Email {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Email {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.address.cmp(&other.address)
+    }
 }
 
 impl Email {
