@@ -126,6 +126,61 @@ impl<T: SortRecord> Sorted<T> {
     }
 }
 
+impl<T: SortRecord + Send + 'static> Sorted<T> {
+    /// Merges on a thread of its own, handing over chunks of `chunk` records in order: the
+    /// caller's thread (the store's one writer) then only writes.
+    pub fn in_background(mut self, chunk: usize) -> InOrder<T> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(64);
+        let chunk = chunk.max(1);
+        let spawned = std::thread::Builder::new()
+            .name("abm-merge".into())
+            .spawn(move || {
+                loop {
+                    let mut records = Vec::with_capacity(chunk);
+                    let mut failed = None;
+                    while records.len() < chunk {
+                        match self.next() {
+                            Ok(Some(record)) => records.push(record),
+                            Ok(None) => break,
+                            Err(error) => {
+                                failed = Some(error);
+                                break;
+                            }
+                        }
+                    }
+                    let last = records.len() < chunk || failed.is_some();
+                    if !records.is_empty() && sender.send(Ok(records)).is_err() {
+                        return;
+                    }
+                    if let Some(error) = failed {
+                        let _ = sender.send(Err(error));
+                    }
+                    if last {
+                        return;
+                    }
+                }
+            });
+        InOrder {
+            receiver: spawned.map(|_| receiver),
+        }
+    }
+}
+
+/// Sorted records arriving in chunks from the merging thread.
+pub(crate) struct InOrder<T> {
+    receiver: std::io::Result<std::sync::mpsc::Receiver<std::io::Result<Vec<T>>>>,
+}
+
+impl<T> InOrder<T> {
+    /// The next chunk, `None` after the last.
+    pub fn next_chunk(&mut self) -> std::io::Result<Option<Vec<T>>> {
+        match &self.receiver {
+            Ok(receiver) => receiver.recv().ok().transpose(),
+            Err(error) => Err(std::io::Error::new(error.kind(), error.to_string())),
+        }
+    }
+}
+
 /// Writes a record as little-endian fields, for `SortRecord::encode`.
 pub(crate) fn put(into: &mut Vec<u8>, value: i64) {
     into.extend_from_slice(&value.to_le_bytes());
@@ -169,6 +224,22 @@ mod tests {
             out.push(pair);
         }
         out
+    }
+
+    #[test]
+    fn background_merging_hands_over_every_record_in_order() {
+        let values: Vec<i64> = (0..5_000i64).map(|i| (i * 7919) % 5003).collect();
+        let mut sorter = Sorter::new(700);
+        for (index, value) in values.iter().enumerate() {
+            sorter.push(Pair(*value, index as i64)).expect("push");
+        }
+        let mut in_order = sorter.sorted().expect("sorted").in_background(64);
+        let mut out = Vec::new();
+        while let Some(chunk) = in_order.next_chunk().expect("chunk") {
+            assert!(!chunk.is_empty() && chunk.len() <= 64);
+            out.extend(chunk);
+        }
+        assert_eq!(out, sort(&values, 5_000));
     }
 
     #[test]

@@ -1226,16 +1226,8 @@ impl ImportTransaction for SqliteImport<'_> {
         let mut removed = std::collections::HashSet::new();
         let mut insert_ids =
             ChunkedInsert::new(connection, "activity_ids (key, fingerprint, seq)", 3)?;
-        let mut chunk = Vec::with_capacity(INSERT_CHUNK);
-        let mut sorted = ids.sorted()?;
-        loop {
-            let next = sorted.next()?;
-            if let Some(entry) = next {
-                chunk.push(entry);
-                if chunk.len() < INSERT_CHUNK {
-                    continue;
-                }
-            }
+        let mut sorted = ids.sorted()?.in_background(INSERT_CHUNK);
+        while let Some(chunk) = sorted.next_chunk()? {
             let values = chunk
                 .iter()
                 .flat_map(|entry| [entry.key, entry.fingerprint, entry.seq]);
@@ -1246,10 +1238,6 @@ impl ImportTransaction for SqliteImport<'_> {
                     self.index_one_id(*entry, &mut outcome, &mut removed)?;
                 }
             }
-            chunk.clear();
-            if next.is_none() {
-                break;
-            }
         }
         tracing::debug!(elapsed = ?started.elapsed(), repeats = removed.len(), "bulk lane: ids indexed");
         let mut insert_timeline = ChunkedInsert::new(
@@ -1257,17 +1245,10 @@ impl ImportTransaction for SqliteImport<'_> {
             "activity_timeline (account_id, occurred_at, seq)",
             3,
         )?;
-        let mut chunk = Vec::with_capacity(INSERT_CHUNK);
-        let mut sorted = timeline.sorted()?;
-        loop {
-            let next = sorted.next()?;
-            if let Some(entry) = next {
-                if !removed.contains(&entry.seq) {
-                    chunk.push(entry);
-                }
-                if chunk.len() < INSERT_CHUNK {
-                    continue;
-                }
+        let mut sorted = timeline.sorted()?.in_background(INSERT_CHUNK);
+        while let Some(mut chunk) = sorted.next_chunk()? {
+            if !removed.is_empty() {
+                chunk.retain(|entry| !removed.contains(&entry.seq));
             }
             let values = chunk
                 .iter()
@@ -1276,10 +1257,6 @@ impl ImportTransaction for SqliteImport<'_> {
                 return Err(StoreError::Corrupt(
                     "an activity is in the timeline twice".into(),
                 ));
-            }
-            chunk.clear();
-            if next.is_none() {
-                break;
             }
         }
         connection.execute_batch(TIMELINE_INSERT_TRIGGER)?;
