@@ -243,3 +243,71 @@ fn the_demo_uses_its_own_database_and_refuses_a_database_with_data() {
         status
     );
 }
+
+/// A bulk load killed part-way (SIGKILL, as a crash would stop it) leaves the database as it
+/// was, and the same import then goes through whole. (A load large enough to spill pages into
+/// the file before it is killed — hundreds of MB — was checked by hand: the next command rolls
+/// the hot journal back; see bench/README.md.)
+#[test]
+fn a_bulk_import_killed_part_way_leaves_the_database_as_it_was() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("abm.db");
+    let url = format!("sqlite://{}", database.display());
+    sample_files(directory.path());
+    assert!(
+        abm(
+            directory.path(),
+            &url,
+            &["import", "accounts", "accounts.csv"]
+        )
+        .status
+        .success()
+    );
+    let mut rows = String::from("id,occurred_at,type,email,domain,url,topic,campaign,channel\n");
+    for index in 0..300_000 {
+        rows.push_str(&format!(
+            "bulk-{index},2026-03-01T10:00:00Z,page_view,p{}@acme.co.uk,,https://www.acme.co.uk/pricing?ref={index},,Q3 ABM Tier 1,web\n",
+            index % 500
+        ));
+    }
+    write(directory.path(), "bulk.csv", &rows);
+    let mut import = Command::new(env!("CARGO_BIN_EXE_abm"))
+        .current_dir(directory.path())
+        .env("ABM_DATABASE_URL", &url)
+        .args(["import", "activities", "bulk.csv"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The rollback journal appears with the load's first write to the file.
+    let journal = directory.path().join("abm.db-journal");
+    let started = std::time::Instant::now();
+    while !journal.exists() && import.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the import never wrote"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let killed_mid_load = import.try_wait().unwrap().is_none();
+    import.kill().unwrap();
+    import.wait().unwrap();
+    assert!(
+        killed_mid_load,
+        "the import finished before it could be killed"
+    );
+    let status = abm(directory.path(), &url, &["status", "--format", "json"]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let counts: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(counts["accounts"], 2);
+    assert_eq!(counts["activities"], 0);
+    let again = abm(
+        directory.path(),
+        &url,
+        &["import", "activities", "bulk.csv"],
+    );
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let status = abm(directory.path(), &url, &["status", "--format", "json"]);
+    let counts: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(counts["activities"], 300_000);
+}
