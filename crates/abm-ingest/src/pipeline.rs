@@ -681,6 +681,8 @@ struct ParsedBatch {
     rows_read: u64,
     rows_ok: u64,
     unmatched: u64,
+    /// Parsing this batch failed unexpectedly (a bug, not a problem in the data).
+    failed: bool,
 }
 
 /// Activities, the one kind that reaches millions of rows: one thread reads CSV records, two
@@ -703,6 +705,7 @@ fn import_activities(
         .collect();
     let mut rows_per_file = vec![0u64; files.len()];
     let mut store_error = None;
+    let mut failed_file = None;
     let mut rows_read = 0;
     let mut unmatched = 0;
     std::thread::scope(|scope| -> Result<(), ImportError> {
@@ -761,13 +764,16 @@ fn import_activities(
             waiting.insert(parsed.number, parsed);
             while let Some(batch) = waiting.remove(&next) {
                 next += 1;
+                if batch.failed && failed_file.is_none() {
+                    failed_file = Some(batch.file);
+                }
                 rows_read += batch.rows_read;
                 unmatched += batch.unmatched;
                 if let Some(rows) = rows_per_file.get_mut(batch.file) {
                     *rows += batch.rows_ok;
                 }
                 problems.extend(batch.problems);
-                if problems.is_empty() && store_error.is_none() {
+                if problems.is_empty() && store_error.is_none() && failed_file.is_none() {
                     match transaction.write_activities(&batch.rows) {
                         Ok(batch_outcome) => outcome.absorb(batch_outcome),
                         Err(error) => store_error = Some(error),
@@ -782,11 +788,21 @@ fn import_activities(
     if let Some(error) = store_error {
         return Err(error.into());
     }
+    if let Some(file) = failed_file {
+        return Err(ImportError::Internal(format!(
+            "parsing {} failed unexpectedly; nothing was imported",
+            names.get(file).map_or("a file", String::as_str)
+        )));
+    }
     counter.figures.rows_read += rows_read;
     counter.figures.unmatched += unmatched;
     if problems.is_empty() {
         outcome.absorb(transaction.finish_activities()?);
     }
+    // Listed by line whatever order the store found them in (key order, id order…).
+    outcome
+        .conflicts
+        .sort_by(|a, b| (a.second, &a.id).cmp(&(b.second, &b.id)));
     for conflict in &outcome.conflicts {
         let name = |line: &SourceLine| names.get(line.file as usize).cloned().unwrap_or_default();
         let first = conflict.first.map_or_else(String::new, |first| {
@@ -804,9 +820,10 @@ fn import_activities(
     Ok(rows_per_file)
 }
 
-/// About 100 bytes per row in typical activity exports; the store only needs the scale.
+/// The rows the files hold, estimated from each file's first lines; the store only needs
+/// the scale (a bulk load or not), but it must not take a re-import for a first load.
 fn expected_activity_rows(files: &[OpenFile]) -> u64 {
-    files.iter().map(|open| open.file.size).sum::<u64>() / 100
+    files.iter().map(|open| open.file.estimated_rows).sum()
 }
 
 /// The reader thread: cuts every file into batches of records, reusing returned buffers.
@@ -872,6 +889,7 @@ fn parse_activities(
         rows_read: batch.lines.len() as u64,
         rows_ok: 0,
         unmatched: 0,
+        failed: false,
     };
     let Some((shape, map)) = shapes.get(batch.file) else {
         return parsed;

@@ -24,6 +24,8 @@ pub(crate) struct CsvFile {
     pub name: String,
     pub headers: Vec<String>,
     pub size: u64,
+    /// Rows in the file, estimated from the length of its first lines.
+    pub estimated_rows: u64,
     reader: csv::Reader<BufReader<File>>,
 }
 
@@ -55,6 +57,14 @@ impl CsvFile {
         let read = read_up_to(&mut file, &mut head)
             .map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
         head.truncate(read);
+        let lines_in_head = head.iter().filter(|byte| **byte == b'\n').count() as u64;
+        // Without a line end in the first 8 KiB, assume 100 bytes a row.
+        let bytes_per_row = if lines_in_head == 0 {
+            100
+        } else {
+            (read as u64 / lines_in_head).max(1)
+        };
+        let estimated_rows = size / bytes_per_row;
         if read == 0 {
             return Err(Problem::file(
                 &name,
@@ -123,6 +133,7 @@ impl CsvFile {
             name,
             headers,
             size,
+            estimated_rows,
             reader,
         })
     }

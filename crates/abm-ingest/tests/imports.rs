@@ -488,13 +488,14 @@ fn bulk_lane(mut world: World, mut fresh: World) {
         (0, 60_000, 1)
     );
 
-    // A conflicting repeat inside a bulk load is refused, naming both lines.
+    // Conflicting repeats inside a bulk load are refused, naming both lines, listed by line
+    // (not in the order of ids or of their hashes).
     let problems = fresh.refused(
         ImportKind::Activities,
         "conflict.csv",
         bulk_file(
             60_000,
-            "act-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,\n",
+            "act-30000,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,\nact-9,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,\nact-41234,2026-03-10T10:09:00Z,email_open,ann@acme.co.uk,,,,,\n",
         ),
     );
     assert_ne!(
@@ -504,7 +505,9 @@ fn bulk_lane(mut world: World, mut fresh: World) {
     assert_eq!(
         problems,
         [
-            "conflict.csv:60002: activity id \"act-9\" appears twice with different content (first at conflict.csv:11); an id names exactly one activity"
+            "conflict.csv:60002: activity id \"act-30000\" appears twice with different content (first at conflict.csv:30002); an id names exactly one activity",
+            "conflict.csv:60003: activity id \"act-9\" appears twice with different content (first at conflict.csv:11); an id names exactly one activity",
+            "conflict.csv:60004: activity id \"act-41234\" appears twice with different content (first at conflict.csv:41236); an id names exactly one activity",
         ]
     );
     assert_eq!(fresh.counts().activities, 0);

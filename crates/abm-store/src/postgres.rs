@@ -248,6 +248,7 @@ impl Store for PostgresStore {
             import_id,
             staged: false,
             direct: None,
+            direct_unfinished: false,
         }))
     }
 }
@@ -260,6 +261,9 @@ struct PostgresImport<'a> {
     staged: bool,
     /// A bulk load: rows `COPY`ed straight into the log with its indexes dropped; how many.
     direct: Option<u64>,
+    /// A direct load began and its indexes are not built yet: committing would keep the log
+    /// without them.
+    direct_unfinished: bool,
 }
 
 impl<'a> PostgresImport<'a> {
@@ -775,6 +779,7 @@ impl ImportTransaction for PostgresImport<'_> {
                 transaction.batch_execute(&format!("DROP INDEX {name}"))?;
             }
             self.direct = Some(0);
+            self.direct_unfinished = true;
         }
         tracing::debug!(
             expected_rows,
@@ -859,6 +864,7 @@ impl ImportTransaction for PostgresImport<'_> {
             let removed = index_direct_load(self.tx()?, import_id, &mut outcome)?;
             outcome.inserted = appended.saturating_sub(removed);
             tracing::debug!(elapsed = ?started.elapsed(), appended, removed, "activities indexed after a direct load");
+            self.direct_unfinished = false;
             return Ok(outcome);
         }
         if !self.staged {
@@ -909,7 +915,7 @@ impl ImportTransaction for PostgresImport<'_> {
     }
 
     fn commit(mut self: Box<Self>, figures: &ImportFigures) -> Result<()> {
-        if self.direct.is_some() {
+        if self.direct_unfinished {
             // The log's indexes are dropped until `finish_activities` builds them again.
             return Err(StoreError::Unfinished);
         }

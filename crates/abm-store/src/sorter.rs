@@ -137,45 +137,56 @@ impl<T: SortRecord + Send + 'static> Sorted<T> {
             .spawn(move || {
                 loop {
                     let mut records = Vec::with_capacity(chunk);
-                    let mut failed = None;
                     while records.len() < chunk {
                         match self.next() {
                             Ok(Some(record)) => records.push(record),
                             Ok(None) => break,
                             Err(error) => {
-                                failed = Some(error);
-                                break;
+                                let _ = sender.send(Err(error));
+                                return;
                             }
                         }
                     }
-                    let last = records.len() < chunk || failed.is_some();
-                    if !records.is_empty() && sender.send(Ok(records)).is_err() {
+                    let last = records.len() < chunk;
+                    if !records.is_empty() && sender.send(Ok(Some(records))).is_err() {
                         return;
                     }
-                    if let Some(error) = failed {
-                        let _ = sender.send(Err(error));
-                    }
                     if last {
+                        // The end is said, so a thread that stopped early is not taken for it.
+                        let _ = sender.send(Ok(None));
                         return;
                     }
                 }
             });
         InOrder {
             receiver: spawned.map(|_| receiver),
+            ended: false,
         }
     }
 }
 
 /// Sorted records arriving in chunks from the merging thread.
 pub(crate) struct InOrder<T> {
-    receiver: std::io::Result<std::sync::mpsc::Receiver<std::io::Result<Vec<T>>>>,
+    receiver: std::io::Result<std::sync::mpsc::Receiver<std::io::Result<Option<Vec<T>>>>>,
+    ended: bool,
 }
 
 impl<T> InOrder<T> {
     /// The next chunk, `None` after the last.
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Vec<T>>> {
+        if self.ended {
+            return Ok(None);
+        }
         match &self.receiver {
-            Ok(receiver) => receiver.recv().ok().transpose(),
+            Ok(receiver) => {
+                let next = receiver.recv().unwrap_or_else(|_| {
+                    Err(std::io::Error::other(
+                        "the thread merging sorted runs stopped before their end",
+                    ))
+                });
+                self.ended = matches!(next, Ok(None));
+                next
+            }
             Err(error) => Err(std::io::Error::new(error.kind(), error.to_string())),
         }
     }

@@ -134,10 +134,21 @@ impl SqliteStore {
     /// Opens or creates the database file and applies pending migrations.
     pub fn open(path: &str) -> Result<Self> {
         let connection = Connection::open(path)?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "busy_timeout", 10_000)?;
+        // While another process bulk-loads under a rollback journal (see
+        // `switch_to_rollback_journal`) the mode cannot change; that import restores WAL
+        // when it ends, so this connection works in the current mode meanwhile.
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Ok(_) => {}
+            Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                tracing::debug!("database busy: journal mode left as it is");
+            }
+            Err(error) => return Err(error.into()),
+        }
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
-        connection.pragma_update(None, "busy_timeout", 10_000)?;
         // 256 MiB of page cache keeps the activity id index hot during large imports while
         // staying well under the 1 GiB memory budget.
         connection.pragma_update(None, "cache_size", -262_144)?;
@@ -159,6 +170,21 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        // Read first: an up-to-date database needs no write lock, so opening it never waits
+        // for an import running in another process.
+        let known = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+        let current: Option<i64> = self
+            .connection
+            .query_row("SELECT MAX(version) FROM schema_migrations", [], |row| {
+                row.get(0)
+            })
+            .optional()
+            .ok()
+            .flatten()
+            .flatten();
+        if current == Some(known) {
+            return Ok(());
+        }
         let transaction = self
             .connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -510,24 +536,28 @@ impl Store for SqliteStore {
     }
 
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> {
-        // Both pragmas are no-ops inside a transaction, so they are decided here, by kind.
-        let activities = record.kind == "activities";
-        let mut rollback_journal = false;
-        if activities {
-            if takes_bulk_lane(record.expected_rows, stored_seq(&self.connection)?) {
-                rollback_journal = switch_to_rollback_journal(&self.connection);
-            }
-            self.connection.pragma_update(None, "foreign_keys", "OFF")?;
-        }
+        // The import is a guard from here on: whatever fails below, its `Drop` restores the
+        // connection's settings.
         let mut import = SqliteImport {
             connection: &mut self.connection,
             import_id: 0,
             open: false,
             lane: None,
-            foreign_keys_off: activities,
-            rollback_journal,
+            bulk_unfinished: false,
+            foreign_keys_off: false,
+            rollback_journal: false,
             id_seed: self.id_seed,
         };
+        // Both pragmas are no-ops inside a transaction, so they are decided here, by kind.
+        if record.kind == "activities" {
+            if takes_bulk_lane(record.expected_rows, stored_seq(import.connection)?) {
+                import.rollback_journal = switch_to_rollback_journal(import.connection);
+            }
+            import.foreign_keys_off = true;
+            import
+                .connection
+                .pragma_update(None, "foreign_keys", "OFF")?;
+        }
         import.connection.execute_batch("BEGIN IMMEDIATE")?;
         import.open = true;
         import.connection.execute(
@@ -590,6 +620,9 @@ struct SqliteImport<'a> {
     import_id: i64,
     open: bool,
     lane: Option<Lane>,
+    /// A bulk lane began and `finish_activities` has not completed: committing now would
+    /// keep rows without their index entries.
+    bulk_unfinished: bool,
     foreign_keys_off: bool,
     rollback_journal: bool,
     id_seed: u64,
@@ -1118,6 +1151,7 @@ impl ImportTransaction for SqliteImport<'_> {
     fn begin_activities(&mut self, expected_rows: u64) -> Result<()> {
         let stored = stored_seq(self.connection)?;
         let lane = if takes_bulk_lane(expected_rows, stored) {
+            self.bulk_unfinished = true;
             self.connection
                 .execute_batch("DROP TRIGGER activity_timeline_insert")?;
             // The partial indexes cover a minority of rows: built once by SQLite at the end,
@@ -1268,6 +1302,7 @@ impl ImportTransaction for SqliteImport<'_> {
         // The bulk lane counts its insertions here: what was appended and not removed.
         outcome.inserted =
             ((next_seq - 1 - seq_before).max(0) as u64).saturating_sub(removed.len() as u64);
+        self.bulk_unfinished = false;
         Ok(outcome)
     }
 
@@ -1290,8 +1325,8 @@ impl ImportTransaction for SqliteImport<'_> {
     }
 
     fn commit(mut self: Box<Self>, figures: &ImportFigures) -> Result<()> {
-        if matches!(self.lane, Some(Lane::Bulk { .. })) {
-            // Its id and timeline entries are not written yet: committing would lose them.
+        if self.bulk_unfinished {
+            // Its id and timeline entries are not (all) written: committing would lose them.
             return Err(StoreError::Unfinished);
         }
         self.connection.execute(
