@@ -59,11 +59,9 @@ impl CsvFile {
         head.truncate(read);
         let lines_in_head = head.iter().filter(|byte| **byte == b'\n').count() as u64;
         // Without a line end in the first 8 KiB, assume 100 bytes a row.
-        let bytes_per_row = if lines_in_head == 0 {
-            100
-        } else {
-            (read as u64 / lines_in_head).max(1)
-        };
+        let bytes_per_row = (read as u64)
+            .checked_div(lines_in_head)
+            .map_or(100, |bytes| bytes.max(1));
         let estimated_rows = size / bytes_per_row;
         if read == 0 {
             return Err(Problem::file(
