@@ -67,6 +67,14 @@ fn host_of(input: &str) -> Result<String, ValueError> {
     if input.chars().any(char::is_whitespace) {
         return Err(ValueError::new("a domain has no spaces"));
     }
+    // A bare host of letters, digits, dots and hyphens (most domain columns) is its own host:
+    // no URL parse needed. `from_host` still checks it, IP addresses included.
+    if input
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.')
+    {
+        return Ok(input.to_owned());
+    }
     let with_scheme;
     let candidate = if input.contains("://") {
         input
@@ -151,6 +159,19 @@ mod tests {
                 "error: not a public domain: a company domain has a dot and a public suffix (like acme.com)",
             ),
             ("127.0.0.1", "error: an IP address is not a company domain"),
+            // Shorthand IPv4 forms are refused too (as hosts without a public suffix).
+            (
+                "127.1",
+                "error: not a public domain: its ending is not on the public suffix list",
+            ),
+            (
+                "0x7f.0.0.1",
+                "error: not a public domain: its ending is not on the public suffix list",
+            ),
+            (
+                "http://0x7f.0.0.1/",
+                "error: an IP address is not a company domain",
+            ),
             (
                 "http://[::1]/",
                 "error: an IP address is not a company domain",
