@@ -340,7 +340,8 @@ impl ColumnOverride {
 /// Where each field is in one file, and which columns are kept as attributes.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnMap {
-    positions: HashMap<&'static str, usize>,
+    /// Looked up for every field of every row: a fast hasher (field names are ours).
+    positions: HashMap<&'static str, usize, foldhash::fast::FixedState>,
     /// (index, header) of columns abm has no field for.
     pub extra: Vec<(usize, String)>,
     pub headers: Vec<String>,
@@ -390,7 +391,8 @@ pub(crate) fn map_columns(
         }
     }
     let normalised: Vec<String> = headers.iter().map(|header| normalise(header)).collect();
-    let mut positions: HashMap<&'static str, usize> = HashMap::new();
+    let mut positions: HashMap<&'static str, usize, foldhash::fast::FixedState> =
+        HashMap::default();
     let mut taken = vec![false; headers.len()];
     for entry in overrides {
         let Some(index) = normalised
