@@ -12,11 +12,12 @@ DROP INDEX activities_account;
 -- key: the activity id hashed (xxh3, seeded per database, 63 bits). Two ids with the same
 -- hash take the next free key (linear probing; nothing is ever deleted from the log, so a
 -- lookup walks key, key+1, … until it finds the id or a free key).
+-- WITHOUT ROWID: written in key order, it costs about two thirds of a rowid table's time.
 CREATE TABLE activity_ids (
     key         INTEGER PRIMARY KEY,
     fingerprint INTEGER NOT NULL,
     seq         INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 
 -- Every activity tied to an account, by account and time.
 CREATE TABLE activity_timeline (
