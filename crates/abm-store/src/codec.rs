@@ -193,28 +193,6 @@ impl OpportunityRow {
     }
 }
 
-/// The activity log's indexes, the same on both backends and exactly as both migrations
-/// create them (each backend's tests check): a load that more than doubles the log drops them
-/// and builds them again by sorting. The unique id index comes first.
-pub(crate) const ACTIVITY_INDEXES: &[(&str, &str)] = &[
-    (
-        "activities_id",
-        "CREATE UNIQUE INDEX activities_id ON activities(id);",
-    ),
-    (
-        "activities_account",
-        "CREATE INDEX activities_account ON activities(account_id, occurred_at);",
-    ),
-    (
-        "activities_unmatched",
-        "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;",
-    ),
-    (
-        "activities_without_contact",
-        "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
-    ),
-];
-
 /// The re-resolution statements, identical on both backends (UPDATE … FROM is supported by
 /// SQLite ≥ 3.33 and PostgreSQL). Order matters: leads first so promoted contacts can match
 /// activities, contacts before domains so a known person wins over a domain.

@@ -25,6 +25,28 @@ const MIGRATIONS: &[(i64, &str)] = &[(
 /// The advisory lock key that serialises migrations ("abm" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0061_626d;
 
+/// The activity log's indexes, exactly as the migration creates them (a test checks): a load
+/// that more than doubles the log drops them and builds them again by sorting. The unique id
+/// index comes first. (SQLite keeps its own: see `sqlite.rs`.)
+const ACTIVITY_INDEXES: &[(&str, &str)] = &[
+    (
+        "activities_id",
+        "CREATE UNIQUE INDEX activities_id ON activities(id);",
+    ),
+    (
+        "activities_account",
+        "CREATE INDEX activities_account ON activities(account_id, occurred_at);",
+    ),
+    (
+        "activities_unmatched",
+        "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;",
+    ),
+    (
+        "activities_without_contact",
+        "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
+    ),
+];
+
 /// Below this many expected rows an activity import always goes through the staging table.
 const BULK_MINIMUM_ROWS: u64 = 50_000;
 
@@ -372,13 +394,13 @@ fn load_rebuilding_indexes(
     // Ids already stored: the staged copies are unchanged or kept as stored.
     classify_differing(transaction, import_id, &mut outcome)?;
     transaction.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")?;
-    for (name, _) in codec::ACTIVITY_INDEXES {
+    for (name, _) in ACTIVITY_INDEXES {
         transaction.batch_execute(&format!("DROP INDEX {name}"))?;
     }
     let append = "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
          SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1::bigint, source_file, source_line \
          FROM activity_staging s WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.id = s.id) ORDER BY source_file, source_line";
-    let (unique_id_name, unique_id_index) = codec::ACTIVITY_INDEXES[0];
+    let (unique_id_name, unique_id_index) = ACTIVITY_INDEXES[0];
     // Optimistic: a clean load needs one sort, the unique index build. Only if that finds a
     // repeated id is the load appended again and combed for repeats.
     transaction.batch_execute("SAVEPOINT activity_ids")?;
@@ -401,7 +423,7 @@ fn load_rebuilding_indexes(
     transaction.batch_execute("RELEASE SAVEPOINT activity_ids")?;
     tracing::debug!(index = unique_id_name, removed, "activity ids unique");
     outcome.inserted = appended.saturating_sub(removed);
-    for (_, create) in &codec::ACTIVITY_INDEXES[1..] {
+    for (_, create) in &ACTIVITY_INDEXES[1..] {
         transaction.batch_execute(create)?;
     }
     Ok(outcome)
@@ -472,7 +494,7 @@ fn index_direct_load(
     import_id: i64,
     outcome: &mut ActivityOutcome,
 ) -> Result<u64> {
-    let (unique_id_name, unique_id_index) = codec::ACTIVITY_INDEXES[0];
+    let (unique_id_name, unique_id_index) = ACTIVITY_INDEXES[0];
     transaction.batch_execute("SAVEPOINT activity_ids")?;
     let mut removed = 0;
     if let Err(error) = transaction.batch_execute(unique_id_index) {
@@ -485,7 +507,7 @@ fn index_direct_load(
     }
     transaction.batch_execute("RELEASE SAVEPOINT activity_ids")?;
     tracing::debug!(index = unique_id_name, removed, "activity ids unique");
-    for (_, create) in &codec::ACTIVITY_INDEXES[1..] {
+    for (_, create) in &ACTIVITY_INDEXES[1..] {
         transaction.batch_execute(create)?;
     }
     Ok(removed)
@@ -775,7 +797,7 @@ impl ImportTransaction for PostgresImport<'_> {
             // A first load: straight into the log without its indexes, built again by sorting
             // at the end. The rows are written once, in file order, with no staging table.
             transaction.batch_execute("SET LOCAL maintenance_work_mem = '512MB'")?;
-            for (name, _) in codec::ACTIVITY_INDEXES {
+            for (name, _) in ACTIVITY_INDEXES {
                 transaction.batch_execute(&format!("DROP INDEX {name}"))?;
             }
             self.direct = Some(0);
@@ -942,7 +964,7 @@ mod tests {
     #[test]
     fn the_rebuilt_indexes_are_the_migrations() {
         let migration = include_str!("../migrations/postgres/0001_foundation.sql");
-        for (name, create) in crate::codec::ACTIVITY_INDEXES {
+        for (name, create) in super::ACTIVITY_INDEXES {
             assert!(
                 migration.contains(create),
                 "{name} differs from the migration"
@@ -950,7 +972,7 @@ mod tests {
         }
         assert_eq!(
             migration.matches("ON activities(").count(),
-            crate::codec::ACTIVITY_INDEXES.len()
+            super::ACTIVITY_INDEXES.len()
         );
     }
 }
