@@ -79,7 +79,9 @@ type Fast = foldhash::fast::FixedState;
 #[derive(Debug, Clone, Default)]
 pub struct IdentityIndex {
     accounts_by_domain: HashMap<Domain, AccountId, Fast>,
-    contacts_by_email: HashMap<Email, (ContactId, AccountId), Fast>,
+    /// Keyed by the address alone (not the whole `Email`): half the entry size, so the
+    /// table an import probes for nearly every row stays twice as dense in the cache.
+    contacts_by_email: HashMap<Box<str>, (ContactId, AccountId), Fast>,
     accounts_by_crm_id: HashMap<CrmId, AccountId, Fast>,
 }
 
@@ -89,7 +91,8 @@ impl IdentityIndex {
     }
 
     pub fn add_contact(&mut self, email: Email, contact: ContactId, account: AccountId) {
-        self.contacts_by_email.insert(email, (contact, account));
+        self.contacts_by_email
+            .insert(email.as_str().into(), (contact, account));
     }
 
     pub fn add_account_crm_id(&mut self, crm_id: CrmId, account: AccountId) {
@@ -105,7 +108,7 @@ impl IdentityIndex {
     }
 
     pub fn contact_by_email(&self, email: &Email) -> Option<(ContactId, AccountId)> {
-        self.contacts_by_email.get(email).copied()
+        self.contacts_by_email.get(email.as_str()).copied()
     }
 }
 
