@@ -733,10 +733,10 @@ const ACTIVITY_WIDTH: usize = 16;
 
 /// `INSERT` of `rows` activity rows in one statement.
 fn activity_insert_sql(rows: usize) -> String {
-    let tuple = format!("({})", vec!["?"; ACTIVITY_WIDTH].join(", "));
-    format!(
-        "INSERT INTO activities ({ACTIVITY_COLUMNS}) VALUES {}",
-        vec![tuple; rows].join(", ")
+    chunk_sql(
+        &format!("activities ({ACTIVITY_COLUMNS})"),
+        ACTIVITY_WIDTH,
+        rows,
     )
 }
 
@@ -776,8 +776,14 @@ fn append_activities(
     first_seq: i64,
 ) -> Result<()> {
     let mut seqs = first_seq..;
+    // Built once a batch: the full chunk's statement text is over a kilobyte.
+    let full_chunk = activity_insert_sql(INSERT_CHUNK);
     for chunk in batch.chunks(INSERT_CHUNK) {
-        let mut statement = connection.prepare_cached(&activity_insert_sql(chunk.len()))?;
+        let mut statement = if chunk.len() == INSERT_CHUNK {
+            connection.prepare_cached(&full_chunk)?
+        } else {
+            connection.prepare_cached(&activity_insert_sql(chunk.len()))?
+        };
         for ((index, row), seq) in chunk.iter().enumerate().zip(&mut seqs) {
             bind_activity(
                 &mut statement,
@@ -810,8 +816,8 @@ impl SqliteImport<'_> {
         Ok(())
     }
 
-    /// Writes one bulk-loaded id entry at its key or the next free one; a key holding the same
-    /// id (or the same fingerprint, which covers the id) makes the entry a repeat: classified,
+    /// Writes one bulk-loaded id entry at its key or the next free one (`probe`, as the
+    /// incremental lane does); the same id found stored makes the entry a repeat: classified,
     /// and its row deleted.
     fn index_one_id(
         &self,
@@ -820,46 +826,47 @@ impl SqliteImport<'_> {
         removed: &mut std::collections::HashSet<i64>,
     ) -> Result<()> {
         let connection = &*self.connection;
-        let mut key = entry.key;
-        loop {
-            let inserted = connection
-                .prepare_cached("INSERT INTO activity_ids (key, fingerprint, seq) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
-                .execute(params![key, entry.fingerprint, entry.seq])?;
-            if inserted == 1 {
-                return Ok(());
-            }
-            let (stored_fingerprint, stored_seq): (i64, i64) = connection
-                .prepare_cached("SELECT fingerprint, seq FROM activity_ids WHERE key = ?1")?
-                .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            let (stored_id, stored_import, stored_line) = stored_copy(connection, stored_seq)?;
-            let (id, _, line) = stored_copy(connection, entry.seq)?;
-            if stored_fingerprint == entry.fingerprint || stored_id == id {
-                let source =
-                    line.map_or(SourceLine { file: 0, line: 0 }, |(file, line)| SourceLine {
-                        file,
-                        line: line.max(0) as u64,
-                    });
-                let repeat = Repeat {
-                    id: &id,
-                    fingerprint: entry.fingerprint,
-                    source,
-                };
-                classify_repeat(
-                    outcome,
-                    self.import_id,
-                    &repeat,
-                    stored_fingerprint,
-                    stored_import,
-                    stored_line,
-                );
+        let (id, _, line) = stored_copy(connection, entry.seq)?;
+        let stored_fingerprint = match probe(connection, self.id_seed, &id, entry.fingerprint)? {
+            Probe::Free(key) => {
                 connection
-                    .prepare_cached("DELETE FROM activities WHERE seq = ?1")?
-                    .execute([entry.seq])?;
-                removed.insert(entry.seq);
+                    .prepare_cached(
+                        "INSERT INTO activity_ids (key, fingerprint, seq) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![key, entry.fingerprint, entry.seq])?;
                 return Ok(());
             }
-            key = next_key(key);
+            Probe::Same => {
+                outcome.unchanged += 1;
+                None
+            }
+            Probe::Other { seq, fingerprint } => Some((seq, fingerprint)),
+        };
+        if let Some((stored_seq, stored_fingerprint)) = stored_fingerprint {
+            let (_, stored_import, stored_line) = stored_copy(connection, stored_seq)?;
+            let source = line.map_or(SourceLine { file: 0, line: 0 }, |(file, line)| SourceLine {
+                file,
+                line: line.max(0) as u64,
+            });
+            let repeat = Repeat {
+                id: &id,
+                fingerprint: entry.fingerprint,
+                source,
+            };
+            classify_repeat(
+                outcome,
+                self.import_id,
+                &repeat,
+                stored_fingerprint,
+                stored_import,
+                stored_line,
+            );
         }
+        connection
+            .prepare_cached("DELETE FROM activities WHERE seq = ?1")?
+            .execute([entry.seq])?;
+        removed.insert(entry.seq);
+        Ok(())
     }
 
     fn unmatched_counts(&self) -> Result<[i64; 5]> {
