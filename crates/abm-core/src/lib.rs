@@ -7,6 +7,7 @@
 
 pub mod entity;
 pub mod identity;
+pub mod score;
 pub mod value;
 
 pub use entity::*;

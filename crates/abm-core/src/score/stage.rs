@@ -1,0 +1,155 @@
+//! Journey stages: target → aware → engaged → qualified → opportunity → customer, and lost /
+//! re-engaged after a lost deal. Checked from the bottom of the funnel up, as Demandbase
+//! does: the first rule that holds names the stage, with its reason in words.
+
+use crate::score::config::StagesConfig;
+use crate::score::engagement::EngagementState;
+use crate::score::facts::AccountFacts;
+use crate::score::{Scores, days};
+use jiff::civil::Date;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Target,
+    Aware,
+    Engaged,
+    Qualified,
+    Opportunity,
+    Customer,
+    Lost,
+    ReEngaged,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 8] = [
+        Stage::Target,
+        Stage::Aware,
+        Stage::Engaged,
+        Stage::Qualified,
+        Stage::Opportunity,
+        Stage::Customer,
+        Stage::Lost,
+        Stage::ReEngaged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Target => "target",
+            Stage::Aware => "aware",
+            Stage::Engaged => "engaged",
+            Stage::Qualified => "qualified",
+            Stage::Opportunity => "opportunity",
+            Stage::Customer => "customer",
+            Stage::Lost => "lost",
+            Stage::ReEngaged => "re_engaged",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Stage> {
+        let key = text.trim().to_lowercase().replace(['-', ' '], "_");
+        Stage::ALL.into_iter().find(|stage| stage.as_str() == key)
+    }
+}
+
+fn day_of(micros: i64) -> Option<Date> {
+    let timestamp = jiff::Timestamp::from_microsecond(micros).ok()?;
+    Some(timestamp.to_zoned(jiff::tz::TimeZone::UTC).date())
+}
+
+/// The stage of an account as of `as_of`, and why.
+pub fn stage_of(
+    config: &StagesConfig,
+    facts: &AccountFacts,
+    scores: &Scores,
+    engagement: &EngagementState,
+    as_of: i64,
+) -> (Stage, String) {
+    let Some(today) = day_of(as_of) else {
+        return (Stage::Target, "no valid date".into());
+    };
+    let known: Vec<_> = facts
+        .opportunities
+        .iter()
+        .filter(|o| o.created_on <= today)
+        .collect();
+    let closed_on = |o: &&crate::score::facts::OpportunityFact| {
+        o.closed
+            .then(|| o.close_date.unwrap_or(o.created_on))
+            .filter(|day| *day <= today)
+    };
+    if let Some(won) = known
+        .iter()
+        .filter(|o| o.won)
+        .filter_map(closed_on)
+        .max()
+    {
+        return (Stage::Customer, format!("closed-won deal on {won}"));
+    }
+    if known.is_empty() && facts.customer_on(today) {
+        return (Stage::Customer, "a customer in the CRM".into());
+    }
+    if let Some(open) = known
+        .iter()
+        .filter(|o| closed_on(o).is_none())
+        .map(|o| o.created_on)
+        .max()
+    {
+        return (Stage::Opportunity, format!("open opportunity since {open}"));
+    }
+    let lost_on = known.iter().filter_map(closed_on).max();
+
+    let fit = scores.fit.value;
+    let signal = (scores.intent.value + scores.engagement.value) / 2.0;
+    let people = engagement.people_active_since(as_of - days(config.qualified_window_days.0));
+    let qualified = fit >= config.qualified_min_fit.0
+        && signal >= config.qualified_min_signal.0
+        && people >= config.qualified_min_people.0;
+    let engaged_people =
+        engagement.people_active_since(as_of - days(config.qualified_window_days.0));
+    let engaged = scores.engagement.value >= config.engaged_min_engagement.0
+        && engaged_people >= config.engaged_min_people.0;
+    if let Some(lost) = lost_on {
+        if qualified || engaged {
+            return (
+                Stage::ReEngaged,
+                format!("engaged again after a deal lost on {lost}"),
+            );
+        }
+        return (Stage::Lost, format!("deal lost on {lost}"));
+    }
+    if qualified {
+        return (
+            Stage::Qualified,
+            format!(
+                "fit {fit:.0} ≥ {:.0}, intent and engagement {signal:.0} ≥ {:.0}, {people} people active in {} days",
+                config.qualified_min_fit.0,
+                config.qualified_min_signal.0,
+                config.qualified_window_days.0
+            ),
+        );
+    }
+    if engaged {
+        return (
+            Stage::Engaged,
+            format!(
+                "engagement {:.0} ≥ {:.0} from {engaged_people} people",
+                scores.engagement.value, config.engaged_min_engagement.0
+            ),
+        );
+    }
+    let aware_since = as_of - days(config.aware_window_days.0);
+    if facts
+        .activities
+        .iter()
+        .any(|a| !a.noise && a.at <= as_of && a.at >= aware_since)
+    {
+        return (
+            Stage::Aware,
+            format!("activity in the last {} days", config.aware_window_days.0),
+        );
+    }
+    (Stage::Target, "no recent activity".into())
+}
