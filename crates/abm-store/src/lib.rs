@@ -16,6 +16,7 @@
 
 mod codec;
 mod postgres;
+mod scores;
 mod sorter;
 mod sqlite;
 #[cfg(feature = "test-support")]
@@ -28,6 +29,10 @@ use abm_core::{
 };
 
 pub use crate::postgres::PostgresStore;
+pub use crate::scores::{
+    SaveOutcome, SavedScore, ScoringAccount, ScoringActivity, StageChange, StoredScore,
+};
+use abm_core::score::facts::{IntentWeek, OpportunityFact};
 pub use crate::sqlite::SqliteStore;
 
 /// Everything that can go wrong in the store. Database errors are the unexpected kind; the
@@ -107,6 +112,41 @@ pub trait Store {
     fn parent_of(&mut self, account: AccountId) -> Result<Option<AccountId>>;
     /// Starts the one transaction an import runs in.
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>>;
+
+    // Scoring reads (see `scores` for the types).
+
+    /// Every account with the firmographics scoring reads and its count of contacts.
+    fn scoring_accounts(&mut self) -> Result<Vec<ScoringAccount>>;
+    /// Calls `visit` for each matched activity that occurred at or before `until`
+    /// (microseconds), of the given accounts or of all. Order is unspecified.
+    fn scoring_activities(
+        &mut self,
+        accounts: Option<&[AccountId]>,
+        until: i64,
+        visit: &mut dyn FnMut(ScoringActivity<'_>),
+    ) -> Result<()>;
+    /// Every matched intent signal, with its account.
+    fn scoring_intent(
+        &mut self,
+        accounts: Option<&[AccountId]>,
+        visit: &mut dyn FnMut(AccountId, IntentWeek),
+    ) -> Result<()>;
+    /// Every matched opportunity, with its account.
+    fn scoring_opportunities(&mut self, visit: &mut dyn FnMut(AccountId, OpportunityFact))
+    -> Result<()>;
+
+    // Scores.
+
+    /// Stores the scores of these accounts as of `scored_at`, in one transaction, and a
+    /// stage change for each account whose stage differs from its latest one. Scores older
+    /// than the stored ones are ignored (a late or past run never rewrites newer state).
+    fn save_scores(&mut self, scored_at: i64, scores: &[SavedScore]) -> Result<SaveOutcome>;
+    /// The stored scores with each account's domain and name, best priority first.
+    fn stored_scores(&mut self) -> Result<Vec<StoredScore>>;
+    /// The stored scores of one account.
+    fn stored_score(&mut self, account: AccountId) -> Result<Option<StoredScore>>;
+    /// One account's stage changes, oldest first.
+    fn stage_history(&mut self, account: AccountId) -> Result<Vec<StageChange>>;
 }
 
 /// What an import is, for its row in the `imports` table (the audit of who loaded what).

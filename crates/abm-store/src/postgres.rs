@@ -17,10 +17,15 @@ use abm_core::{
 use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use std::io::Write;
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (2, include_str!("../migrations/postgres/0002_scores.sql")),
+];
+
+mod scores;
 
 /// The advisory lock key that serialises migrations ("abm" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0061_626d;
@@ -179,6 +184,54 @@ fn counts_of(row: &Row, width: usize) -> Vec<i64> {
 }
 
 impl Store for PostgresStore {
+    fn scoring_accounts(&mut self) -> Result<Vec<crate::ScoringAccount>> {
+        scores::accounts(&mut self.client)
+    }
+
+    fn scoring_activities(
+        &mut self,
+        accounts: Option<&[AccountId]>,
+        until: i64,
+        visit: &mut dyn FnMut(crate::ScoringActivity<'_>),
+    ) -> Result<()> {
+        scores::activities(&mut self.client, accounts, until, visit)
+    }
+
+    fn scoring_intent(
+        &mut self,
+        accounts: Option<&[AccountId]>,
+        visit: &mut dyn FnMut(AccountId, abm_core::score::facts::IntentWeek),
+    ) -> Result<()> {
+        scores::intent(&mut self.client, accounts, visit)
+    }
+
+    fn scoring_opportunities(
+        &mut self,
+        visit: &mut dyn FnMut(AccountId, abm_core::score::facts::OpportunityFact),
+    ) -> Result<()> {
+        scores::opportunities(&mut self.client, visit)
+    }
+
+    fn save_scores(
+        &mut self,
+        scored_at: i64,
+        rows: &[crate::SavedScore],
+    ) -> Result<crate::SaveOutcome> {
+        scores::save(&mut self.client, scored_at, rows)
+    }
+
+    fn stored_scores(&mut self) -> Result<Vec<crate::StoredScore>> {
+        scores::stored(&mut self.client)
+    }
+
+    fn stored_score(&mut self, account: AccountId) -> Result<Option<crate::StoredScore>> {
+        scores::stored_one(&mut self.client, account)
+    }
+
+    fn stage_history(&mut self, account: AccountId) -> Result<Vec<crate::StageChange>> {
+        scores::history(&mut self.client, account)
+    }
+
     fn counts(&mut self) -> Result<Counts> {
         let row = self.client.query_one(codec::COUNTS, &[])?;
         let values = counts_of(&row, 10);

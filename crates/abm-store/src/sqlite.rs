@@ -24,12 +24,15 @@ use abm_core::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod scores;
+
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_foundation.sql")),
     (
         2,
         include_str!("../migrations/sqlite/0002_activity_index_tables.sql"),
     ),
+    (3, include_str!("../migrations/sqlite/0003_scores.sql")),
 ];
 
 /// The trigger that keeps `activity_timeline` current for rows inserted one by one; the bulk
@@ -443,6 +446,54 @@ fn account_owning(connection: &Connection, domain: &Domain) -> Result<Option<i64
 }
 
 impl Store for SqliteStore {
+    fn scoring_accounts(&mut self) -> Result<Vec<crate::ScoringAccount>> {
+        scores::accounts(&self.connection)
+    }
+
+    fn scoring_activities(
+        &mut self,
+        accounts: Option<&[AccountId]>,
+        until: i64,
+        visit: &mut dyn FnMut(crate::ScoringActivity<'_>),
+    ) -> Result<()> {
+        scores::activities(&self.connection, accounts, until, visit)
+    }
+
+    fn scoring_intent(
+        &mut self,
+        accounts: Option<&[AccountId]>,
+        visit: &mut dyn FnMut(AccountId, abm_core::score::facts::IntentWeek),
+    ) -> Result<()> {
+        scores::intent(&self.connection, accounts, visit)
+    }
+
+    fn scoring_opportunities(
+        &mut self,
+        visit: &mut dyn FnMut(AccountId, abm_core::score::facts::OpportunityFact),
+    ) -> Result<()> {
+        scores::opportunities(&self.connection, visit)
+    }
+
+    fn save_scores(
+        &mut self,
+        scored_at: i64,
+        rows: &[crate::SavedScore],
+    ) -> Result<crate::SaveOutcome> {
+        scores::save(&mut self.connection, scored_at, rows)
+    }
+
+    fn stored_scores(&mut self) -> Result<Vec<crate::StoredScore>> {
+        scores::stored(&self.connection)
+    }
+
+    fn stored_score(&mut self, account: AccountId) -> Result<Option<crate::StoredScore>> {
+        scores::stored_one(&self.connection, account)
+    }
+
+    fn stage_history(&mut self, account: AccountId) -> Result<Vec<crate::StageChange>> {
+        scores::history(&self.connection, account)
+    }
+
     fn counts(&mut self) -> Result<Counts> {
         let values = self.connection.query_row(codec::COUNTS, [], |row| {
             let mut values = [0i64; 10];

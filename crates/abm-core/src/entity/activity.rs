@@ -18,7 +18,8 @@ macro_rules! activity_kinds {
                 match self { $(ActivityKind::$variant => $name),* }
             }
 
-            fn from_key(key: &str) -> Option<Self> {
+            /// The kind a canonical name (as stored) names.
+            pub fn from_key(key: &str) -> Option<Self> {
                 match key { $($name => Some(ActivityKind::$variant),)* _ => None }
             }
         }

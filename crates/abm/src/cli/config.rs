@@ -1,17 +1,34 @@
-//! `abm.toml`: the team's configuration, validated on load. An unknown key, a wrong type or a
-//! bad value is an error naming the key and its line. A missing file means the defaults.
-//! This settings are the identity ones; scoring settings join them later.
+//! `abm.toml`: the team's configuration, validated on load. An unknown key, a wrong type or
+//! a value out of range is an error naming the key and its line. A missing file means the
+//! defaults, which `abm init` writes out with their documentation.
 
 use abm_core::Domain;
 use abm_core::identity::FreeMailDomains;
+use abm_core::score::ScoringConfig;
+use abm_core::score::config::{
+    EngagementConfig, FitConfig, IntentConfig, PriorityConfig, StagesConfig,
+};
 use anyhow::{Result, bail};
 use std::path::Path;
+
+/// The file `abm init` writes: every default, documented.
+pub const DEFAULT_FILE: &str = include_str!("abm.default.toml");
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
     pub identity: IdentityConfig,
+    #[serde(default)]
+    pub fit: FitConfig,
+    #[serde(default)]
+    pub intent: IntentConfig,
+    #[serde(default)]
+    pub engagement: EngagementConfig,
+    #[serde(default)]
+    pub priority: PriorityConfig,
+    #[serde(default)]
+    pub stages: StagesConfig,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -33,7 +50,19 @@ impl Config {
             }
             Err(error) => bail!("cannot read {}: {error}", path.display()),
         };
-        let config: Config = match toml::from_str(&text) {
+        Self::parse(&text, path)
+    }
+
+    /// Loads a file that must exist (`--config OTHER.toml` of the backtest).
+    pub fn load_existing(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(error) => bail!("cannot read {}: {error}", path.display()),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let config: Config = match toml::from_str(text) {
             Ok(config) => config,
             Err(error) => bail!("{}: {error}", path.display()),
         };
@@ -50,6 +79,9 @@ impl Config {
                 );
             }
         }
+        if let Err(error) = config.scoring().validate() {
+            bail!("{}: {error}", path.display());
+        }
         Ok(config)
     }
 
@@ -61,6 +93,16 @@ impl Config {
                 .iter()
                 .filter_map(|entry| Domain::parse(entry.get_ref()).ok()),
         )
+    }
+
+    pub fn scoring(&self) -> ScoringConfig {
+        ScoringConfig {
+            fit: self.fit.clone(),
+            intent: self.intent.clone(),
+            engagement: self.engagement.clone(),
+            priority: self.priority.clone(),
+            stages: self.stages.clone(),
+        }
     }
 }
 
@@ -101,5 +143,34 @@ mod tests {
             "{error}"
         );
         assert!(Config::load(Path::new("/nonexistent/abm.toml")).is_ok());
+    }
+
+    #[test]
+    fn the_written_defaults_are_the_defaults() {
+        let config = Config::parse(DEFAULT_FILE, Path::new("abm.toml")).expect("default file");
+        assert_eq!(config.scoring(), ScoringConfig::default());
+        assert!(config.identity.free_mail_domains.is_empty());
+    }
+
+    #[test]
+    fn scoring_values_are_checked_with_their_line() {
+        let cases = [
+            ("[engagement]\nhalf_life_days = 0\n", "line 2", "out of range"),
+            ("[stages]\n\nqualified_min_fit = 140\n", "line 3", "allowed 0 to 100"),
+            ("[intent]\nsurge_threshold = \"high\"\n", "line 2", "invalid type"),
+            ("[engagement.weights]\npage_views = 1\n", "line 2", "unknown field `page_views`"),
+            ("[fit]\nunknown_share = 1.5\n", "line 2", "allowed 0 to 1"),
+            ("[engagement]\nbreadth_max_people = 2.5\n", "line 2", "whole number"),
+            ("[scoring]\n", "line 1", "unknown field `scoring`"),
+        ];
+        for (text, line, message) in cases {
+            let error = format!("{:#}", load(text).expect_err(text));
+            assert!(error.contains(line) && error.contains(message), "{text}: {error}");
+        }
+        let error = format!(
+            "{:#}",
+            load("[fit]\nemployees = [{ min = 500, max = 100, points = 5 }]\n").expect_err("band")
+        );
+        assert!(error.contains("fit.employees[0]"), "{error}");
     }
 }

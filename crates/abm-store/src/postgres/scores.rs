@@ -1,0 +1,242 @@
+//! The PostgreSQL side of scoring: reading what scores are computed from, storing the scores
+//! and the stage changes.
+
+use crate::scores::{
+    self, SaveOutcome, SavePlan, SavedScore, ScoringAccount, ScoringActivity, StageChange,
+    StoredScore,
+};
+use crate::{Result, StoreError};
+use abm_core::AccountId;
+use abm_core::score::facts::{IntentWeek, OpportunityFact};
+use jiff::Timestamp;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, Row};
+
+pub(super) fn accounts(client: &mut Client) -> Result<Vec<ScoringAccount>> {
+    let rows = client.query(&scores::accounts_query("a.technologies::text"), &[])?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            scores::scoring_account(
+                row.get(0),
+                row.get(1),
+                row.get(2),
+                row.get(3),
+                row.get(4),
+                row.get(5),
+                row.get(6),
+                row.get(7),
+                row.get(8),
+                row.get::<_, &str>(9),
+                row.get(10),
+                row.get(11),
+            )
+        })
+        .collect())
+}
+
+fn micros(timestamp: Timestamp) -> i64 {
+    timestamp.as_microsecond()
+}
+
+pub(super) fn activities(
+    client: &mut Client,
+    accounts: Option<&[AccountId]>,
+    until: i64,
+    visit: &mut dyn FnMut(ScoringActivity<'_>),
+) -> Result<()> {
+    let until = Timestamp::from_microsecond(until)
+        .map_err(|error| StoreError::Corrupt(format!("scoring time: {error}")))?;
+    let ids: Vec<i64> = accounts.unwrap_or_default().iter().map(|a| a.0).collect();
+    let (sql, parameters): (&str, Vec<&(dyn ToSql + Sync)>) = match accounts {
+        None => (
+            "SELECT account_id, occurred_at, kind, contact_id, email, url, topic FROM activities \
+             WHERE account_id IS NOT NULL AND occurred_at <= $1",
+            vec![&until],
+        ),
+        Some(_) => (
+            "SELECT account_id, occurred_at, kind, contact_id, email, url, topic FROM activities \
+             WHERE account_id = ANY($2) AND occurred_at <= $1",
+            vec![&until, &ids],
+        ),
+    };
+    // Streamed: ten million rows are never held at once.
+    let mut rows = client.query_raw(sql, parameters)?;
+    while let Some(row) = rows.next()? {
+        visit(ScoringActivity {
+            account: AccountId(row.get(0)),
+            at: micros(row.get(1)),
+            kind: row.get(2),
+            contact: row.get(3),
+            email: row.get(4),
+            url: row.get(5),
+            topic: row.get(6),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn intent(
+    client: &mut Client,
+    accounts: Option<&[AccountId]>,
+    visit: &mut dyn FnMut(AccountId, IntentWeek),
+) -> Result<()> {
+    let ids: Vec<i64> = accounts.unwrap_or_default().iter().map(|a| a.0).collect();
+    let rows = match accounts {
+        None => client.query(
+            "SELECT account_id, topic, date, score FROM intent_signals WHERE account_id IS NOT NULL",
+            &[],
+        )?,
+        Some(_) => client.query(
+            "SELECT account_id, topic, date, score FROM intent_signals WHERE account_id = ANY($1)",
+            &[&ids],
+        )?,
+    };
+    for row in rows {
+        let score: i16 = row.get(3);
+        visit(
+            AccountId(row.get(0)),
+            IntentWeek {
+                topic: row.get(1),
+                date: row.get(2),
+                score: u8::try_from(score.clamp(0, 100)).unwrap_or(0),
+            },
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn opportunities(
+    client: &mut Client,
+    visit: &mut dyn FnMut(AccountId, OpportunityFact),
+) -> Result<()> {
+    for row in client.query(
+        "SELECT account_id, created_on, close_date, closed, won, amount FROM opportunities WHERE account_id IS NOT NULL",
+        &[],
+    )? {
+        visit(
+            AccountId(row.get(0)),
+            OpportunityFact {
+                created_on: row.get(1),
+                close_date: row.get(2),
+                closed: row.get(3),
+                won: row.get(4),
+                amount: row.get(5),
+            },
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn save(client: &mut Client, scored_at: i64, rows: &[SavedScore]) -> Result<SaveOutcome> {
+    let mut transaction = client.transaction()?;
+    let mut outcome = SaveOutcome::default();
+    let stored = transaction.prepare("SELECT scored_at, stage FROM account_scores WHERE account_id = $1")?;
+    let upsert = transaction.prepare(
+        "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason, contributions) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (account_id) DO UPDATE SET scored_at = excluded.scored_at, fit = excluded.fit, intent = excluded.intent, \
+         engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
+         stage_reason = excluded.stage_reason, contributions = excluded.contributions",
+    )?;
+    let change = transaction.prepare(
+        "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES ($1, $2, $3, $4, $5)",
+    )?;
+    for row in rows {
+        let previous: Option<(i64, String)> = transaction
+            .query_opt(&stored, &[&row.account.0])?
+            .map(|r| (r.get(0), r.get(1)));
+        let plan = scores::plan(
+            previous.as_ref().map(|(at, stage)| (*at, stage.as_str())),
+            scored_at,
+            row.stage,
+        );
+        let SavePlan::Write { stage_changed } = plan else {
+            outcome.skipped_newer += 1;
+            continue;
+        };
+        let s = &row.scores;
+        transaction.execute(
+            &upsert,
+            &[
+                &row.account.0,
+                &scored_at,
+                &s.fit.value,
+                &s.intent.value,
+                &s.engagement.value,
+                &s.priority.value,
+                &row.stage.as_str(),
+                &row.stage_reason,
+                &scores::encode_scores(s),
+            ],
+        )?;
+        outcome.saved += 1;
+        if stage_changed {
+            transaction.execute(
+                &change,
+                &[
+                    &row.account.0,
+                    &scored_at,
+                    &previous.as_ref().map(|(_, stage)| stage.as_str()),
+                    &row.stage.as_str(),
+                    &row.stage_reason,
+                ],
+            )?;
+            outcome.stage_changes += 1;
+        }
+    }
+    transaction.commit()?;
+    Ok(outcome)
+}
+
+const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.contributions \
+                      FROM account_scores s JOIN accounts a ON a.id = s.account_id";
+
+fn stored_row(row: &Row) -> Result<StoredScore> {
+    Ok(StoredScore {
+        account: AccountId(row.get(0)),
+        domain: row.get(1),
+        name: row.get(2),
+        scored_at: row.get(3),
+        stage: scores::decode_stage(row.get(4))?,
+        stage_reason: row.get(5),
+        scores: scores::decode_scores(row.get(6))?,
+    })
+}
+
+pub(super) fn stored(client: &mut Client) -> Result<Vec<StoredScore>> {
+    client
+        .query(&format!("{STORED} ORDER BY s.priority DESC, a.domain"), &[])?
+        .iter()
+        .map(stored_row)
+        .collect()
+}
+
+pub(super) fn stored_one(client: &mut Client, account: AccountId) -> Result<Option<StoredScore>> {
+    match client.query_opt(&format!("{STORED} WHERE s.account_id = $1"), &[&account.0])? {
+        Some(row) => Ok(Some(stored_row(&row)?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn history(client: &mut Client, account: AccountId) -> Result<Vec<StageChange>> {
+    client
+        .query(
+            "SELECT changed_at, from_stage, to_stage, reason FROM stage_changes WHERE account_id = $1 ORDER BY changed_at, id",
+            &[&account.0],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(StageChange {
+                changed_at: row.get(0),
+                from: match row.get::<_, Option<&str>>(1) {
+                    Some(stage) => Some(scores::decode_stage(stage)?),
+                    None => None,
+                },
+                to: scores::decode_stage(row.get(2))?,
+                reason: row.get(3),
+            })
+        })
+        .collect()
+}

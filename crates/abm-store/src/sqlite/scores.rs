@@ -1,0 +1,273 @@
+//! The SQLite side of scoring: reading what scores are computed from, storing the scores
+//! and the stage changes.
+
+use crate::codec;
+use crate::scores::{
+    self, SaveOutcome, SavePlan, SavedScore, ScoringAccount, ScoringActivity, StageChange,
+    StoredScore,
+};
+use crate::{Result, StoreError};
+use abm_core::AccountId;
+use abm_core::score::facts::{IntentWeek, OpportunityFact};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A text column borrowed from the row; a non-text value is corrupt data, not a panic.
+fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r str>> {
+    row.get_ref(index)?
+        .as_str_or_null()
+        .map_err(|error| StoreError::Corrupt(format!("column {index}: {error}")))
+}
+
+pub(super) fn accounts(connection: &Connection) -> Result<Vec<ScoringAccount>> {
+    let mut statement = connection.prepare(&scores::accounts_query("a.technologies"))?;
+    let rows = statement.query_map([], |row| {
+        Ok(scores::scoring_account(
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+            row.get(7)?,
+            row.get(8)?,
+            &row.get::<_, String>(9)?,
+            row.get(10)?,
+            row.get(11)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn activities(
+    connection: &Connection,
+    accounts: Option<&[AccountId]>,
+    until: i64,
+    visit: &mut dyn FnMut(ScoringActivity<'_>),
+) -> Result<()> {
+    const COLUMNS: &str = "a.account_id, a.occurred_at, a.kind, a.contact_id, a.email, a.url, a.topic";
+    let mut each = |row: &rusqlite::Row<'_>| -> Result<()> {
+        let kind = text(row, 2)?.unwrap_or_default();
+        visit(ScoringActivity {
+            account: AccountId(row.get(0)?),
+            at: row.get(1)?,
+            kind,
+            contact: row.get(3)?,
+            email: text(row, 4)?,
+            url: text(row, 5)?,
+            topic: text(row, 6)?,
+        });
+        Ok(())
+    };
+    match accounts {
+        None => {
+            let mut statement = connection.prepare(&format!(
+                "SELECT {COLUMNS} FROM activities a WHERE a.account_id IS NOT NULL AND a.occurred_at <= ?1"
+            ))?;
+            let mut rows = statement.query([until])?;
+            while let Some(row) = rows.next()? {
+                each(row)?;
+            }
+        }
+        Some(accounts) => {
+            // The timeline table is keyed (account, time): one range read per account.
+            let mut statement = connection.prepare(&format!(
+                "SELECT {COLUMNS} FROM activity_timeline t JOIN activities a ON a.seq = t.seq \
+                 WHERE t.account_id = ?1 AND t.occurred_at <= ?2"
+            ))?;
+            for account in accounts {
+                let mut rows = statement.query(params![account.0, until])?;
+                while let Some(row) = rows.next()? {
+                    each(row)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn intent(
+    connection: &Connection,
+    accounts: Option<&[AccountId]>,
+    visit: &mut dyn FnMut(AccountId, IntentWeek),
+) -> Result<()> {
+    let mut each = |row: &rusqlite::Row<'_>| -> Result<()> {
+        let date = codec::date(&row.get::<_, String>(2)?)?;
+        let score: i64 = row.get(3)?;
+        visit(
+            AccountId(row.get(0)?),
+            IntentWeek {
+                topic: row.get(1)?,
+                date,
+                score: u8::try_from(score.clamp(0, 100)).unwrap_or(0),
+            },
+        );
+        Ok(())
+    };
+    const COLUMNS: &str = "account_id, topic, date, score FROM intent_signals";
+    match accounts {
+        None => {
+            let mut statement = connection
+                .prepare(&format!("SELECT {COLUMNS} WHERE account_id IS NOT NULL"))?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                each(row)?;
+            }
+        }
+        Some(accounts) => {
+            let mut statement =
+                connection.prepare(&format!("SELECT {COLUMNS} WHERE account_id = ?1"))?;
+            for account in accounts {
+                let mut rows = statement.query([account.0])?;
+                while let Some(row) = rows.next()? {
+                    each(row)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn opportunities(
+    connection: &Connection,
+    visit: &mut dyn FnMut(AccountId, OpportunityFact),
+) -> Result<()> {
+    let mut statement = connection.prepare(
+        "SELECT account_id, created_on, close_date, closed, won, amount FROM opportunities WHERE account_id IS NOT NULL",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let close_date = match row.get::<_, Option<String>>(2)? {
+            Some(text) => Some(codec::date(&text)?),
+            None => None,
+        };
+        visit(
+            AccountId(row.get(0)?),
+            OpportunityFact {
+                created_on: codec::date(&row.get::<_, String>(1)?)?,
+                close_date,
+                closed: row.get(3)?,
+                won: row.get(4)?,
+                amount: row.get(5)?,
+            },
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn save(
+    connection: &mut Connection,
+    scored_at: i64,
+    rows: &[SavedScore],
+) -> Result<SaveOutcome> {
+    let transaction = connection.transaction()?;
+    let mut outcome = SaveOutcome::default();
+    {
+        let mut stored = transaction
+            .prepare("SELECT scored_at, stage FROM account_scores WHERE account_id = ?1")?;
+        let mut upsert = transaction.prepare(
+            "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason, contributions) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (account_id) DO UPDATE SET scored_at = excluded.scored_at, fit = excluded.fit, intent = excluded.intent, \
+             engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
+             stage_reason = excluded.stage_reason, contributions = excluded.contributions",
+        )?;
+        let mut change = transaction.prepare(
+            "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for row in rows {
+            let previous: Option<(i64, String)> = stored
+                .query_row([row.account.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let plan = scores::plan(
+                previous.as_ref().map(|(at, stage)| (*at, stage.as_str())),
+                scored_at,
+                row.stage,
+            );
+            let SavePlan::Write { stage_changed } = plan else {
+                outcome.skipped_newer += 1;
+                continue;
+            };
+            let s = &row.scores;
+            upsert.execute(params![
+                row.account.0,
+                scored_at,
+                s.fit.value,
+                s.intent.value,
+                s.engagement.value,
+                s.priority.value,
+                row.stage.as_str(),
+                row.stage_reason,
+                scores::encode_scores(s),
+            ])?;
+            outcome.saved += 1;
+            if stage_changed {
+                change.execute(params![
+                    row.account.0,
+                    scored_at,
+                    previous.as_ref().map(|(_, stage)| stage.as_str()),
+                    row.stage.as_str(),
+                    row.stage_reason,
+                ])?;
+                outcome.stage_changes += 1;
+            }
+        }
+    }
+    transaction.commit()?;
+    Ok(outcome)
+}
+
+const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.contributions \
+                      FROM account_scores s JOIN accounts a ON a.id = s.account_id";
+
+fn stored_row(row: &rusqlite::Row<'_>) -> Result<StoredScore> {
+    Ok(StoredScore {
+        account: AccountId(row.get(0)?),
+        domain: row.get(1)?,
+        name: row.get(2)?,
+        scored_at: row.get(3)?,
+        stage: scores::decode_stage(&row.get::<_, String>(4)?)?,
+        stage_reason: row.get(5)?,
+        scores: scores::decode_scores(text(row, 6)?.unwrap_or_default())?,
+    })
+}
+
+pub(super) fn stored(connection: &Connection) -> Result<Vec<StoredScore>> {
+    let mut statement =
+        connection.prepare(&format!("{STORED} ORDER BY s.priority DESC, a.domain"))?;
+    let mut rows = statement.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(stored_row(row)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn stored_one(connection: &Connection, account: AccountId) -> Result<Option<StoredScore>> {
+    let mut statement = connection.prepare(&format!("{STORED} WHERE s.account_id = ?1"))?;
+    let mut rows = statement.query([account.0])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(stored_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn history(connection: &Connection, account: AccountId) -> Result<Vec<StageChange>> {
+    let mut statement = connection.prepare(
+        "SELECT changed_at, from_stage, to_stage, reason FROM stage_changes WHERE account_id = ?1 ORDER BY changed_at, id",
+    )?;
+    let mut rows = statement.query([account.0])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(StageChange {
+            changed_at: row.get(0)?,
+            from: match row.get::<_, Option<String>>(1)? {
+                Some(stage) => Some(scores::decode_stage(&stage)?),
+                None => None,
+            },
+            to: scores::decode_stage(&row.get::<_, String>(2)?)?,
+            reason: row.get(3)?,
+        });
+    }
+    Ok(out)
+}
