@@ -26,9 +26,10 @@ pub struct Backtest {
 
 /// True when an opportunity was open at `day` (created by then, not closed by then).
 pub fn open_at(account: &ScoredAccount, day: Date) -> bool {
-    account.opportunities.iter().any(|o| {
-        o.created_on <= day && !(o.closed && o.close_date.unwrap_or(o.created_on) <= day)
-    })
+    account
+        .opportunities
+        .iter()
+        .any(|o| o.created_on <= day && !(o.closed && o.close_date.unwrap_or(o.created_on) <= day))
 }
 
 /// True when an opportunity was created in `(day, day + horizon]`.

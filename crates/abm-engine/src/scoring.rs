@@ -57,9 +57,12 @@ pub fn compute(
     })?;
     let day = day_of(as_of);
     let profile = CustomerProfile::learn(
-        accounts
-            .iter()
-            .map(|account| (&account.facts, day.is_some_and(|d| account.facts.customer_on(d)))),
+        accounts.iter().map(|account| {
+            (
+                &account.facts,
+                day.is_some_and(|d| account.facts.customer_on(d)),
+            )
+        }),
         config.fit.profile.min_customers.0,
     );
     store.scoring_intent(only, &mut |account, week| {
@@ -73,7 +76,9 @@ pub fn compute(
     let hasher = foldhash::quality::FixedState::with_seed(0x5eed);
     let mut unknown_kinds = 0u64;
     store.scoring_activities(only, as_of, &mut |row| {
-        let Some(&position) = index.get(&row.account.0) else { return };
+        let Some(&position) = index.get(&row.account.0) else {
+            return;
+        };
         let Some(kind) = ActivityKind::from_key(row.kind) else {
             unknown_kinds += 1;
             return;
@@ -106,17 +111,25 @@ pub fn compute(
         });
     })?;
     if unknown_kinds > 0 {
-        tracing::warn!(unknown_kinds, "stored activities of a kind this abm does not know were skipped");
+        tracing::warn!(
+            unknown_kinds,
+            "stored activities of a kind this abm does not know were skipped"
+        );
     }
 
     let selected: Vec<_> = match only {
         None => accounts,
         Some(only) => {
             let wanted: std::collections::HashSet<i64> = only.iter().map(|a| a.0).collect();
-            accounts.into_iter().filter(|a| wanted.contains(&a.id.0)).collect()
+            accounts
+                .into_iter()
+                .filter(|a| wanted.contains(&a.id.0))
+                .collect()
         }
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let chunk = selected.len().div_ceil(threads).max(1);
     let mut scored = Vec::with_capacity(selected.len());
     std::thread::scope(|scope| {
@@ -143,7 +156,11 @@ pub fn compute(
     Ok(Scoring {
         as_of,
         accounts: scored,
-        profile_customers: if profile.is_learned() { profile.customers } else { 0 },
+        profile_customers: if profile.is_learned() {
+            profile.customers
+        } else {
+            0
+        },
     })
 }
 

@@ -10,7 +10,7 @@ use crate::reader::{CsvFile, Row, RowError};
 use crate::rows::{self, Fields, PersonRecord};
 use crate::{Format, ImportKind};
 use abm_core::identity::{FreeMailDomains, Resolver};
-use abm_core::{Account, Contact, Lead};
+use abm_core::{Account, AccountId, Contact, Lead};
 use abm_store::{
     ActivityOutcome, ActivityRow, ImportFigures, ImportRecord, ImportTransaction, LeadOrigin,
     Rematched, SourceLine, Store, StoreError, Written,
@@ -83,6 +83,10 @@ pub struct ImportReport {
     pub match_rate: Option<f64>,
     /// Records from earlier imports matched thanks to this one.
     pub rematched: Rematched,
+    /// The accounts whose scores the import may have changed: `None` means every account
+    /// (CRM records change what fit learns from the customers), an empty list none.
+    #[serde(skip)]
+    pub touched_accounts: Option<Vec<AccountId>>,
 }
 
 /// Why an import changed nothing.
@@ -207,8 +211,8 @@ pub fn import(
         })
         .collect();
     let names: Vec<String> = files.iter().map(|open| open.file.name.clone()).collect();
-    let rows_per_file = if options.kind == ImportKind::Activities {
-        import_activities(
+    let (rows_per_file, touched_accounts) = if options.kind == ImportKind::Activities {
+        let (rows, touched) = import_activities(
             transaction.as_mut(),
             files,
             resolver,
@@ -216,9 +220,10 @@ pub fn import(
             progress,
             &mut counter,
             &mut problems,
-        )?
+        )?;
+        (rows, Some(touched))
     } else {
-        import_records(
+        let rows = import_records(
             transaction.as_mut(),
             files,
             options.kind,
@@ -226,7 +231,8 @@ pub fn import(
             progress,
             &mut counter,
             &mut problems,
-        )?
+        )?;
+        (rows, None)
     };
     progress.finish();
     for (report, rows) in reports.iter_mut().zip(rows_per_file) {
@@ -277,6 +283,11 @@ pub fn import(
         match_rate: (written > 0)
             .then(|| (written - figures.unmatched.min(written)) as f64 / written as f64),
         rematched,
+        touched_accounts: if options.dry_run {
+            Some(Vec::new())
+        } else {
+            touched_accounts
+        },
     })
 }
 
@@ -681,6 +692,8 @@ struct ParsedBatch {
     rows_read: u64,
     rows_ok: u64,
     unmatched: u64,
+    /// The accounts the batch's rows resolved to, each once.
+    accounts: Vec<i64>,
     /// Parsing this batch failed unexpectedly (a bug, not a problem in the data).
     failed: bool,
 }
@@ -696,7 +709,7 @@ fn import_activities(
     progress: &dyn Progress,
     counter: &mut Counter,
     problems: &mut Problems,
-) -> Result<Vec<u64>, ImportError> {
+) -> Result<(Vec<u64>, Vec<AccountId>), ImportError> {
     let mut outcome = ActivityOutcome::default();
     transaction.begin_activities(expected_activity_rows(&files))?;
     let shapes: Vec<(crate::reader::FileShape, ColumnMap)> = files
@@ -708,6 +721,7 @@ fn import_activities(
     let mut failed_file = None;
     let mut rows_read = 0;
     let mut unmatched = 0;
+    let mut touched = std::collections::BTreeSet::new();
     std::thread::scope(|scope| -> Result<(), ImportError> {
         // Created inside the scope: on an early return every channel end is dropped, so no
         // thread already started waits forever.
@@ -773,6 +787,7 @@ fn import_activities(
                     *rows += batch.rows_ok;
                 }
                 problems.extend(batch.problems);
+                touched.extend(batch.accounts);
                 if problems.is_empty() && store_error.is_none() && failed_file.is_none() {
                     match transaction.write_activities(&batch.rows) {
                         Ok(batch_outcome) => outcome.absorb(batch_outcome),
@@ -817,7 +832,13 @@ fn import_activities(
     counter.figures.inserted += outcome.inserted;
     counter.figures.unchanged += outcome.unchanged;
     counter.kept_existing += outcome.kept_existing;
-    Ok(rows_per_file)
+    // Nothing new: nothing to rescore (a re-import must not cost a rescore of everyone).
+    let touched = if outcome.inserted == 0 {
+        Vec::new()
+    } else {
+        touched.into_iter().map(AccountId).collect()
+    };
+    Ok((rows_per_file, touched))
 }
 
 /// The rows the files hold, estimated from each file's first lines; the store only needs
@@ -889,6 +910,7 @@ fn parse_activities(
         rows_read: batch.lines.len() as u64,
         rows_ok: 0,
         unmatched: 0,
+        accounts: Vec::new(),
         failed: false,
     };
     let Some((shape, map)) = shapes.get(batch.file) else {
@@ -933,5 +955,12 @@ fn parse_activities(
         }
     }
     parsed.problems.extend(batch.fatal.clone());
+    parsed.accounts = parsed
+        .rows
+        .iter()
+        .filter_map(|row| row.account.map(|account| account.0))
+        .collect();
+    parsed.accounts.sort_unstable();
+    parsed.accounts.dedup();
     parsed
 }

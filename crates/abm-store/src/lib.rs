@@ -32,8 +32,8 @@ pub use crate::postgres::PostgresStore;
 pub use crate::scores::{
     SaveOutcome, SavedScore, ScoringAccount, ScoringActivity, StageChange, StoredScore,
 };
-use abm_core::score::facts::{IntentWeek, OpportunityFact};
 pub use crate::sqlite::SqliteStore;
+use abm_core::score::facts::{IntentWeek, OpportunityFact};
 
 /// Everything that can go wrong in the store. Database errors are the unexpected kind; the
 /// others describe a conflict in the data the user can fix.
@@ -132,8 +132,10 @@ pub trait Store {
         visit: &mut dyn FnMut(AccountId, IntentWeek),
     ) -> Result<()>;
     /// Every matched opportunity, with its account.
-    fn scoring_opportunities(&mut self, visit: &mut dyn FnMut(AccountId, OpportunityFact))
-    -> Result<()>;
+    fn scoring_opportunities(
+        &mut self,
+        visit: &mut dyn FnMut(AccountId, OpportunityFact),
+    ) -> Result<()>;
 
     // Scores.
 

@@ -499,3 +499,90 @@ fn an_unfinished_bulk_load_is_refused_at_commit_and_changes_nothing() {
         counts
     });
 }
+
+/// Scores are stored with their contributions; a stage change is recorded only when the stage
+/// changes; a run older than the stored scores changes nothing; the scoring reads return what
+/// was imported.
+#[test]
+fn scores_and_stage_changes_are_stored_alike() {
+    use abm_core::score::{Contribution, Score, Scores, Stage};
+    use abm_store::SavedScore;
+    on_both_backends(|open| {
+        let mut store = open();
+        let id = {
+            let mut transaction = store.begin_import(&record("accounts")).unwrap();
+            let mut acme = account("acme.com", Some("001A"));
+            acme.industry = Some("Software".into());
+            acme.employees = Some(1200);
+            acme.technologies = ["Salesforce".to_owned()].into();
+            let id = transaction.insert_account(&acme).unwrap();
+            commit(transaction);
+            id
+        };
+        let scores = |fit: f64| Scores {
+            fit: Score::from_contributions(vec![Contribution {
+                name: "industry Software".into(),
+                points: fit,
+            }]),
+            ..Scores::default()
+        };
+        let saved = |fit: f64, stage: Stage| SavedScore {
+            account: id,
+            scores: scores(fit),
+            stage,
+            stage_reason: format!("because {fit}"),
+        };
+        let first = store
+            .save_scores(1_000, &[saved(25.0, Stage::Aware)])
+            .unwrap();
+        let same_stage = store
+            .save_scores(2_000, &[saved(30.0, Stage::Aware)])
+            .unwrap();
+        let older = store
+            .save_scores(1_500, &[saved(99.0, Stage::Customer)])
+            .unwrap();
+        let changed = store
+            .save_scores(3_000, &[saved(40.0, Stage::Engaged)])
+            .unwrap();
+        let stored = store.stored_score(id).unwrap().unwrap();
+        let listed = store.stored_scores().unwrap();
+        let history = store.stage_history(id).unwrap();
+        let accounts = store.scoring_accounts().unwrap();
+        assert_eq!((first.saved, first.stage_changes), (1, 1));
+        assert_eq!((same_stage.saved, same_stage.stage_changes), (1, 0));
+        assert_eq!(
+            (older.saved, older.skipped_newer),
+            (0, 1),
+            "an older run rewrites nothing"
+        );
+        assert_eq!(changed.stage_changes, 1);
+        assert_eq!(stored.stage, Stage::Engaged);
+        assert_eq!(stored.scored_at, 3_000);
+        assert_eq!(
+            history.iter().map(|c| (c.from, c.to)).collect::<Vec<_>>(),
+            [(None, Stage::Aware), (Some(Stage::Aware), Stage::Engaged)]
+        );
+        assert_eq!(accounts[0].facts.employees, Some(1200));
+        let firmographics = accounts.first().map(|a| {
+            (
+                a.domain.clone(),
+                a.facts.industry.clone(),
+                a.facts.employees,
+                a.facts.technologies.clone(),
+            )
+        });
+        (
+            [first, same_stage, older, changed],
+            (
+                stored.scores.fit.value,
+                stored.stage,
+                stored.scored_at,
+                stored.domain.clone(),
+            ),
+            stored.scores == scores(40.0),
+            listed.len(),
+            history,
+            firmographics,
+        )
+    });
+}

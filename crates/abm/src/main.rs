@@ -39,6 +39,16 @@ enum Command {
     Import(cli::import::ImportArgs),
     /// Counts of what the database holds, and the lead-to-account match rate
     Status(cli::status::StatusArgs),
+    /// Write abm.toml with documented defaults and create the database
+    Init(cli::init::InitArgs),
+    /// Compute every account's scores and journey stage, and save them
+    Score(cli::scores::ScoreArgs),
+    /// The accounts ranked by priority: domain,name,priority,fit,intent,engagement,stage,tier
+    Accounts(cli::scores::AccountsArgs),
+    /// One account: its scores (--why: every contribution), stage and stage history
+    Account(cli::scores::AccountArgs),
+    /// How well the scoring would have predicted new pipeline, from the team's own history
+    Backtest(cli::backtest::BacktestArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,5 +96,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&context, &args),
         Command::Import(args) => cli::import::run(&context, &args),
         Command::Status(args) => cli::status::run(&context, &args),
+        Command::Init(args) => cli::init::run(&context, &args),
+        Command::Score(args) => cli::scores::run_score(&context, &args),
+        Command::Accounts(args) => cli::scores::run_accounts(&context, &args),
+        Command::Account(args) => cli::scores::run_account(&context, &args),
+        Command::Backtest(args) => cli::backtest::run(&context, &args),
     }
 }

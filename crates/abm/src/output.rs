@@ -38,6 +38,37 @@ pub fn print_pairs(pairs: &[(&str, String)]) {
     }
 }
 
+/// Prints rows under headers, each column as wide as its widest cell; columns whose header
+/// is in `right` are aligned right (numbers).
+pub fn print_table(headers: &[&str], rows: &[Vec<String>], right: &[&str]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .zip(headers)
+            .map(|((cell, width), header)| {
+                let pad = width.saturating_sub(cell.chars().count());
+                if right.contains(header) {
+                    format!("{}{cell}", " ".repeat(pad))
+                } else {
+                    format!("{cell}{}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
 /// One CSV line with quoting where needed.
 pub fn csv_line(values: &[String]) -> String {
     values

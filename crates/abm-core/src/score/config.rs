@@ -156,7 +156,10 @@ impl Default for Points {
 #[serde(deny_unknown_fields, default)]
 pub struct ProfileConfig {
     pub enabled: bool,
-    /// Points the strongest attribute value can bring; others scale by their lift.
+    /// Where a learned fit starts: the points of an account the profile knows nothing about.
+    pub baseline: Points,
+    /// Points the value customers share most can bring; others scale by their lift, and a
+    /// value customers avoid costs up to half as much.
     pub points_per_attribute: Points,
     /// Fewer customers than this and no profile is learned (it would be noise).
     pub min_customers: Count,
@@ -166,7 +169,8 @@ impl Default for ProfileConfig {
     fn default() -> Self {
         ProfileConfig {
             enabled: true,
-            points_per_attribute: Points(25.0),
+            baseline: Points(40.0),
+            points_per_attribute: Points(15.0),
             min_customers: Count(10),
         }
     }
@@ -265,6 +269,9 @@ pub struct EngagementConfig {
     /// Points when the latest activity is this recent, halving every such period after.
     pub recency_days: Days,
     pub recency_points: Points,
+    /// Points when activity is rising: the last week or two against the last quarter (full
+    /// points at four times the usual rate).
+    pub trend_points: Points,
     /// Saturation scale of the sum.
     pub scale: Scale,
     pub noise: NoiseConfig,
@@ -281,6 +288,7 @@ impl Default for EngagementConfig {
             breadth_max_people: Count(6),
             recency_days: Days(14),
             recency_points: Points(8.0),
+            trend_points: Points(12.0),
             scale: Scale(60.0),
             noise: NoiseConfig::default(),
         }

@@ -13,6 +13,12 @@ use std::collections::HashMap;
 
 const KINDS: usize = ActivityKind::ALL.len();
 
+/// Half-lives of the trend's two sums: the last week or two against the last quarter.
+const TREND_SHORT_DAYS: u32 = 7;
+const TREND_LONG_DAYS: u32 = 45;
+/// Below this much short-term weight a trend is one event, not a trend.
+const TREND_MIN_WEIGHT: f64 = 4.0;
+
 /// A sum of weights decayed to its latest event: `value(T) = sum · 2^(−(T − latest)/h)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Decayed {
@@ -68,6 +74,9 @@ pub struct EngagementState {
     counts: [u32; KINDS],
     /// The latest activity that made its person active.
     latest: i64,
+    /// All weight with a short and a long half-life: their ratio is the trend.
+    short: Decayed,
+    long: Decayed,
     weights: [f64; KINDS],
     half_life_days: u32,
 }
@@ -79,6 +88,8 @@ impl EngagementState {
             kinds: [Decayed::EMPTY; KINDS],
             counts: [0; KINDS],
             latest: i64::MIN,
+            short: Decayed::EMPTY,
+            long: Decayed::EMPTY,
             weights: config.weights.table(),
             half_life_days: config.half_life_days.0,
         }
@@ -113,6 +124,8 @@ impl EngagementState {
         }
         self.kinds[kind].add(weight, activity.at, self.half_life_days);
         self.counts[kind] += 1;
+        self.short.add(weight, activity.at, TREND_SHORT_DAYS);
+        self.long.add(weight, activity.at, TREND_LONG_DAYS);
     }
 
     /// Distinct known people (not the anonymous bucket) with an activity at or after `since`.
@@ -164,6 +177,12 @@ impl EngagementState {
                 points: config.breadth_points.0 * f64::from(counted - 1),
             });
         }
+        if let Some((ratio, points)) = self.trend(config, as_of) {
+            parts.push(Contribution {
+                name: format!("activity rising: {ratio:.1}× its usual rate"),
+                points,
+            });
+        }
         if self.latest != i64::MIN {
             let age = as_of - self.latest;
             parts.push(Contribution {
@@ -172,6 +191,19 @@ impl EngagementState {
             });
         }
         Score::saturated(parts, config.scale.0)
+    }
+
+    /// The recent rate of weighted activity against the longer-term rate (each sum divided by
+    /// its half-life estimates a rate), and the points a rise earns: full points at 4×.
+    fn trend(&self, config: &EngagementConfig, as_of: i64) -> Option<(f64, f64)> {
+        let short = self.short.value(as_of, TREND_SHORT_DAYS);
+        let long = self.long.value(as_of, TREND_LONG_DAYS);
+        if short < TREND_MIN_WEIGHT || long <= 0.0 {
+            return None;
+        }
+        let ratio = (short / f64::from(TREND_SHORT_DAYS)) / (long / f64::from(TREND_LONG_DAYS));
+        let points = config.trend_points.0 * (ratio.log2() / 2.0).clamp(0.0, 1.0);
+        (points > 0.0).then_some((ratio, points))
     }
 
     /// True when both states hold the same sums (to floating-point rounding).

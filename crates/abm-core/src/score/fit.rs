@@ -29,7 +29,14 @@ pub struct CustomerProfile {
     employees: HashMap<&'static str, f64>,
     country: HashMap<String, f64>,
     technology: HashMap<String, f64>,
+    /// The highest lift of each attribute (industry, employees, country, technology): the
+    /// value that earns the full points.
+    best: [f64; 4],
 }
+
+/// A value must be held by this many accounts to set its attribute's best lift, so one odd
+/// value cannot stretch the scale.
+const BEST_SUPPORT: f64 = 10.0;
 
 /// Pseudo-customers added to every value's count: a value seen at two customers does not
 /// get a lift from that alone.
@@ -80,6 +87,13 @@ impl CustomerProfile {
             let expected = SMOOTHING * everyone;
             ((won + expected) / (f64::from(customers) + SMOOTHING)) / everyone
         };
+        for (slot, values) in counts.iter().enumerate() {
+            profile.best[slot] = values
+                .values()
+                .filter(|(all, _)| *all >= BEST_SUPPORT)
+                .map(|&v| lift(v))
+                .fold(1.0, f64::max);
+        }
         let [industry, employees, country, technology] = counts;
         profile.industry = industry.into_iter().map(|(k, v)| (k, lift(v))).collect();
         profile.employees = employees
@@ -108,10 +122,14 @@ fn employee_band(employees: u64) -> Option<&'static str> {
         .map(|band| band.2)
 }
 
-/// Points for a lift: a value four times as common among customers earns the full points,
-/// a value half as common costs half of them.
-fn lift_points(lift: f64, full: f64) -> f64 {
-    (lift.ln() / 4f64.ln()).clamp(-0.5, 1.0) * full
+/// Points for a lift, on the attribute's own scale: its best value earns the full points,
+/// no lift none, a value customers avoid as strongly costs half. An attribute whose best
+/// value is barely above 1 tells nothing and earns nothing.
+fn lift_points(lift: f64, best: f64, full: f64) -> f64 {
+    if best < 1.1 {
+        return 0.0;
+    }
+    (lift.ln() / best.ln()).clamp(-0.5, 1.0) * full
 }
 
 fn times(lift: f64) -> String {
@@ -124,6 +142,16 @@ pub fn score(config: &FitConfig, profile: &CustomerProfile, facts: &AccountFacts
     let learned = config.profile.enabled && profile.is_learned();
     let full = config.profile.points_per_attribute.0;
     let unknown = config.unknown_share.0;
+
+    if learned {
+        parts.push(part(
+            format!(
+                "baseline: no ICP rule, profile of {} customers",
+                profile.customers
+            ),
+            config.profile.baseline.0,
+        ));
+    }
 
     // Industry.
     if !config.industries.is_empty() {
@@ -144,7 +172,7 @@ pub fn score(config: &FitConfig, profile: &CustomerProfile, facts: &AccountFacts
                     .unwrap_or(1.0);
                 parts.push(part(
                     format!("industry {industry} ({})", times(lift)),
-                    lift_points(lift, full),
+                    lift_points(lift, profile.best[0], full),
                 ));
             }
             None => parts.push(part("industry unknown".into(), unknown * full)),
@@ -170,7 +198,7 @@ pub fn score(config: &FitConfig, profile: &CustomerProfile, facts: &AccountFacts
                 let lift = profile.employees.get(band).copied().unwrap_or(1.0);
                 parts.push(part(
                     format!("{} employees ({})", thousands(employees), times(lift)),
-                    lift_points(lift, full),
+                    lift_points(lift, profile.best[1], full),
                 ));
             }
             None => parts.push(part("employees unknown".into(), unknown * full)),
@@ -206,7 +234,7 @@ pub fn score(config: &FitConfig, profile: &CustomerProfile, facts: &AccountFacts
                     .unwrap_or(1.0);
                 parts.push(part(
                     format!("country {country} ({})", times(lift)),
-                    lift_points(lift, full) * 0.6,
+                    lift_points(lift, profile.best[2], full) * 0.6,
                 ));
             }
             None => parts.push(part("country unknown".into(), unknown * full * 0.6)),
@@ -245,7 +273,7 @@ pub fn score(config: &FitConfig, profile: &CustomerProfile, facts: &AccountFacts
                     .technology
                     .get(&technology.to_lowercase())
                     .copied()?;
-                let points = lift_points(lift, full * 0.5);
+                let points = lift_points(lift, profile.best[3], full * 0.5);
                 (points.abs() >= 0.5)
                     .then(|| part(format!("uses {technology} ({})", times(lift)), points))
             })

@@ -48,7 +48,9 @@ impl Score {
                 .total_cmp(&a.points.abs())
                 .then_with(|| a.name.cmp(&b.name))
         });
-        let value = contributions.iter().map(|c| c.points).sum();
+        let value: f64 = contributions.iter().map(|c| c.points).sum();
+        // Floating-point leftovers (−0.0, 1e−15) are zero: a score never shows "−0".
+        let value = if value.abs() < 1e-9 { 0.0 } else { value };
         Score {
             value,
             contributions,
@@ -140,7 +142,7 @@ impl Score {
             })
             .collect();
         Score {
-            value: value_tenths as f64 / 10.0,
+            value: value_tenths as f64 / 10.0 + 0.0,
             contributions,
         }
     }

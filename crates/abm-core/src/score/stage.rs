@@ -80,12 +80,7 @@ pub fn stage_of(
             .then(|| o.close_date.unwrap_or(o.created_on))
             .filter(|day| *day <= today)
     };
-    if let Some(won) = known
-        .iter()
-        .filter(|o| o.won)
-        .filter_map(closed_on)
-        .max()
-    {
+    if let Some(won) = known.iter().filter(|o| o.won).filter_map(closed_on).max() {
         return (Stage::Customer, format!("closed-won deal on {won}"));
     }
     if known.is_empty() && facts.customer_on(today) {

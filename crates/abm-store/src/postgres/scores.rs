@@ -129,10 +129,15 @@ pub(super) fn opportunities(
     Ok(())
 }
 
-pub(super) fn save(client: &mut Client, scored_at: i64, rows: &[SavedScore]) -> Result<SaveOutcome> {
+pub(super) fn save(
+    client: &mut Client,
+    scored_at: i64,
+    rows: &[SavedScore],
+) -> Result<SaveOutcome> {
     let mut transaction = client.transaction()?;
     let mut outcome = SaveOutcome::default();
-    let stored = transaction.prepare("SELECT scored_at, stage FROM account_scores WHERE account_id = $1")?;
+    let stored =
+        transaction.prepare("SELECT scored_at, stage FROM account_scores WHERE account_id = $1")?;
     let upsert = transaction.prepare(
         "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason, contributions) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

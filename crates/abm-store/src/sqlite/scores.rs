@@ -45,7 +45,8 @@ pub(super) fn activities(
     until: i64,
     visit: &mut dyn FnMut(ScoringActivity<'_>),
 ) -> Result<()> {
-    const COLUMNS: &str = "a.account_id, a.occurred_at, a.kind, a.contact_id, a.email, a.url, a.topic";
+    const COLUMNS: &str =
+        "a.account_id, a.occurred_at, a.kind, a.contact_id, a.email, a.url, a.topic";
     let mut each = |row: &rusqlite::Row<'_>| -> Result<()> {
         let kind = text(row, 2)?.unwrap_or_default();
         visit(ScoringActivity {
@@ -107,8 +108,8 @@ pub(super) fn intent(
     const COLUMNS: &str = "account_id, topic, date, score FROM intent_signals";
     match accounts {
         None => {
-            let mut statement = connection
-                .prepare(&format!("SELECT {COLUMNS} WHERE account_id IS NOT NULL"))?;
+            let mut statement =
+                connection.prepare(&format!("SELECT {COLUMNS} WHERE account_id IS NOT NULL"))?;
             let mut rows = statement.query([])?;
             while let Some(row) = rows.next()? {
                 each(row)?;
@@ -243,7 +244,10 @@ pub(super) fn stored(connection: &Connection) -> Result<Vec<StoredScore>> {
     Ok(out)
 }
 
-pub(super) fn stored_one(connection: &Connection, account: AccountId) -> Result<Option<StoredScore>> {
+pub(super) fn stored_one(
+    connection: &Connection,
+    account: AccountId,
+) -> Result<Option<StoredScore>> {
     let mut statement = connection.prepare(&format!("{STORED} WHERE s.account_id = ?1"))?;
     let mut rows = statement.query([account.0])?;
     match rows.next()? {

@@ -155,17 +155,40 @@ mod tests {
     #[test]
     fn scoring_values_are_checked_with_their_line() {
         let cases = [
-            ("[engagement]\nhalf_life_days = 0\n", "line 2", "out of range"),
-            ("[stages]\n\nqualified_min_fit = 140\n", "line 3", "allowed 0 to 100"),
-            ("[intent]\nsurge_threshold = \"high\"\n", "line 2", "invalid type"),
-            ("[engagement.weights]\npage_views = 1\n", "line 2", "unknown field `page_views`"),
+            (
+                "[engagement]\nhalf_life_days = 0\n",
+                "line 2",
+                "out of range",
+            ),
+            (
+                "[stages]\n\nqualified_min_fit = 140\n",
+                "line 3",
+                "allowed 0 to 100",
+            ),
+            (
+                "[intent]\nsurge_threshold = \"high\"\n",
+                "line 2",
+                "invalid type",
+            ),
+            (
+                "[engagement.weights]\npage_views = 1\n",
+                "line 2",
+                "unknown field `page_views`",
+            ),
             ("[fit]\nunknown_share = 1.5\n", "line 2", "allowed 0 to 1"),
-            ("[engagement]\nbreadth_max_people = 2.5\n", "line 2", "whole number"),
+            (
+                "[engagement]\nbreadth_max_people = 2.5\n",
+                "line 2",
+                "whole number",
+            ),
             ("[scoring]\n", "line 1", "unknown field `scoring`"),
         ];
         for (text, line, message) in cases {
             let error = format!("{:#}", load(text).expect_err(text));
-            assert!(error.contains(line) && error.contains(message), "{text}: {error}");
+            assert!(
+                error.contains(line) && error.contains(message),
+                "{text}: {error}"
+            );
         }
         let error = format!(
             "{:#}",

@@ -146,12 +146,22 @@ pub fn run(context: &Context, args: &ImportArgs) -> Result<ExitCode> {
         &args.maps,
         args.dry_run,
     )?;
+    let config = Config::load(&context.config_path)?;
     let mut store = context.open_store()?;
     match abm_ingest::import(store.as_mut(), &options, &Bar::new()) {
         Ok(report) => {
             match args.report {
                 ReportFormat::Table => print_report(&report),
                 ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+            // Scores follow the data: the accounts this import touched are rescored now.
+            let rescored = super::scores::rescore_after_import(
+                store.as_mut(),
+                &config,
+                report.touched_accounts.as_deref(),
+            )?;
+            if rescored > 0 && args.report == ReportFormat::Table {
+                println!("  {:<14}  {}", "rescored", output::thousands(rescored));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,8 +1,12 @@
 //! The subcommands that read and write the user's database.
 
+pub mod backtest;
 pub mod config;
 pub mod import;
+pub mod init;
+pub mod scores;
 pub mod status;
+pub mod when;
 
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;

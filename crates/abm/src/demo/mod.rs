@@ -130,13 +130,53 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
     }
     println!("\nWhat the database holds:");
     Status::read(store.as_mut())?.print_table();
+    let config = crate::cli::config::Config::load(&demo_context.config_path)?.scoring();
+    let as_of = jiff::Timestamp::now().as_microsecond();
+    let (scoring, _) = abm_engine::rescore(store.as_mut(), &config, as_of, None)?;
+    let mut ranked: Vec<_> = scoring.accounts.iter().collect();
+    ranked.sort_by(|a, b| {
+        b.assessment
+            .scores
+            .priority
+            .value
+            .total_cmp(&a.assessment.scores.priority.value)
+            .then_with(|| a.domain.cmp(&b.domain))
+    });
+    let qualified = scoring
+        .accounts
+        .iter()
+        .filter(|a| a.assessment.stage == abm_core::score::Stage::Qualified)
+        .count();
+    println!(
+        "\nScored {} accounts: {} qualified. The top 5 by priority:",
+        output::thousands(scoring.accounts.len() as u64),
+        output::thousands(qualified as u64)
+    );
+    for account in ranked.iter().take(5) {
+        let scores = &account.assessment.scores;
+        println!(
+            "  {:<28} priority {:>3.0}  fit {:>3.0}  intent {:>3.0}  engagement {:>3.0}  {}",
+            account.domain,
+            scores.priority.value,
+            scores.fit.value,
+            scores.intent.value,
+            scores.engagement.value,
+            account.assessment.stage.as_str()
+        );
+    }
+    let example = ranked.first().map(|a| a.domain.clone());
     let flag = if own_database {
         format!("--database-url sqlite://{DEMO_DATABASE} ")
     } else {
         String::new()
     };
+    if let Some(domain) = example {
+        println!(
+            "\nWhy: `abm {flag}account {domain} --why`; the list: `abm {flag}accounts --top 50`."
+        );
+    }
     println!(
-        "\nNext: `abm {flag}status`, or import your own files into ./abm.db with `abm import accounts FILE`."
+        "Next: `abm {flag}status`, or import your own files into ./abm.db with `abm import accounts FILE`."
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,447 @@
+//! `abm score`, `abm accounts` and `abm account`: computing the scores, the ranked list, and
+//! one account with every contribution. Stored scores are read when they answer the
+//! question; `--as-of` computes afresh from what was known then.
+
+use super::Context;
+use super::config::Config;
+use super::when;
+use crate::output::{self, OutputFormat};
+use abm_core::Domain;
+use abm_core::score::{Score, Scores, Stage};
+use abm_engine::scoring::{self, ScoredAccount};
+use abm_store::{StageChange, Store, StoredScore};
+use anyhow::{Result, bail};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// Score as of this date (YYYY-MM-DD, the end of that day UTC) or RFC 3339 time [default: now]
+    #[arg(long)]
+    as_of: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct AccountsArgs {
+    /// Only the N accounts of highest priority
+    #[arg(long)]
+    top: Option<usize>,
+    /// Only accounts in this journey stage (target, aware, engaged, qualified, opportunity, customer, lost, re_engaged)
+    #[arg(long)]
+    stage: Option<String>,
+    /// Compute the scores as of this date instead of reading the stored ones
+    #[arg(long)]
+    as_of: Option<String>,
+    /// table for people, csv or json for scripts
+    #[arg(long, value_enum, default_value = "table")]
+    format: OutputFormat,
+}
+
+#[derive(clap::Args)]
+pub struct AccountArgs {
+    /// The account's domain (or any of its aliases)
+    domain: String,
+    /// Every score with its contributions, largest first
+    #[arg(long)]
+    why: bool,
+    /// Compute the scores as of this date instead of reading the stored ones
+    #[arg(long)]
+    as_of: Option<String>,
+    /// table for people, json for scripts
+    #[arg(long, value_enum, default_value = "table")]
+    format: OutputFormat,
+}
+
+/// One row of the ranked list, whichever way it was obtained.
+struct Ranked {
+    domain: String,
+    name: Option<String>,
+    scores: Scores,
+    stage: Stage,
+    stage_reason: String,
+    /// Tiers arrive with the target account list; until then every account is untiered.
+    tier: Option<String>,
+}
+
+impl Ranked {
+    fn from_stored(stored: StoredScore) -> Self {
+        Ranked {
+            domain: stored.domain,
+            name: stored.name,
+            scores: stored.scores,
+            stage: stored.stage,
+            stage_reason: stored.stage_reason,
+            tier: None,
+        }
+    }
+
+    fn from_scored(scored: ScoredAccount) -> Self {
+        Ranked {
+            domain: scored.domain,
+            name: scored.name,
+            scores: scored.assessment.scores,
+            stage: scored.assessment.stage,
+            stage_reason: scored.assessment.stage_reason,
+            tier: None,
+        }
+    }
+}
+
+fn sort_ranked(rows: &mut [Ranked]) {
+    rows.sort_by(|a, b| {
+        b.scores
+            .priority
+            .value
+            .total_cmp(&a.scores.priority.value)
+            .then_with(|| a.domain.cmp(&b.domain))
+    });
+}
+
+pub fn run_score(context: &Context, args: &ScoreArgs) -> Result<ExitCode> {
+    let config = Config::load(&context.config_path)?.scoring();
+    let as_of = when::as_of(args.as_of.as_deref(), jiff::Timestamp::now())?;
+    let mut store = context.open_store()?;
+    let started = std::time::Instant::now();
+    let (scoring, saved) = scoring::rescore(store.as_mut(), &config, as_of, None)?;
+    let elapsed = started.elapsed();
+    let mut stages: BTreeMap<Stage, u64> = BTreeMap::new();
+    for account in &scoring.accounts {
+        *stages.entry(account.assessment.stage).or_default() += 1;
+    }
+    println!(
+        "Scored {} accounts as of {} in {:.1} s.",
+        output::thousands(scoring.accounts.len() as u64),
+        when::show(as_of),
+        elapsed.as_secs_f64()
+    );
+    if scoring.profile_customers > 0 {
+        println!(
+            "Fit learned what {} customers share (add ICP rules to abm.toml to state it yourself).",
+            output::thousands(u64::from(scoring.profile_customers))
+        );
+    } else if config.fit.profile.enabled {
+        println!(
+            "Fit: too few customers to learn from (fewer than {}); only ICP rules count.",
+            config.fit.profile.min_customers.0
+        );
+    }
+    let stage_list: Vec<String> = stages
+        .iter()
+        .map(|(stage, count)| format!("{} {}", stage.as_str(), output::thousands(*count)))
+        .collect();
+    println!("Stages: {}.", stage_list.join(", "));
+    println!(
+        "Saved {} scores, {} stage changes{}.",
+        output::thousands(saved.saved),
+        output::thousands(saved.stage_changes),
+        if saved.skipped_newer > 0 {
+            format!(
+                "; {} accounts kept their newer stored scores",
+                output::thousands(saved.skipped_newer)
+            )
+        } else {
+            String::new()
+        }
+    );
+    let mut ranked: Vec<Ranked> = scoring
+        .accounts
+        .into_iter()
+        .map(Ranked::from_scored)
+        .collect();
+    sort_ranked(&mut ranked);
+    ranked.truncate(10);
+    if !ranked.is_empty() {
+        println!(
+            "\nTop {} by priority (abm accounts --top 50 for more):",
+            ranked.len()
+        );
+        print_ranked(&ranked, OutputFormat::Table)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_accounts(context: &Context, args: &AccountsArgs) -> Result<ExitCode> {
+    let stage = match &args.stage {
+        Some(text) => match Stage::parse(text) {
+            Some(stage) => Some(stage),
+            None => bail!(
+                "--stage {text:?}: expected one of {}",
+                Stage::ALL.map(Stage::as_str).join(", ")
+            ),
+        },
+        None => None,
+    };
+    let config = Config::load(&context.config_path)?.scoring();
+    let mut store = context.open_store()?;
+    let mut rows: Vec<Ranked> = match &args.as_of {
+        Some(as_of) => {
+            let as_of = when::as_of(Some(as_of), jiff::Timestamp::now())?;
+            scoring::compute(store.as_mut(), &config, as_of, None)?
+                .accounts
+                .into_iter()
+                .map(Ranked::from_scored)
+                .collect()
+        }
+        None => {
+            let stored = store.stored_scores()?;
+            if stored.is_empty() && store.counts()?.accounts > 0 {
+                // Never scored: score now, so the first look at the list is not empty.
+                let as_of = jiff::Timestamp::now().as_microsecond();
+                scoring::rescore(store.as_mut(), &config, as_of, None)?;
+                store
+                    .stored_scores()?
+                    .into_iter()
+                    .map(Ranked::from_stored)
+                    .collect()
+            } else {
+                stored.into_iter().map(Ranked::from_stored).collect()
+            }
+        }
+    };
+    if let Some(stage) = stage {
+        rows.retain(|row| row.stage == stage);
+    }
+    sort_ranked(&mut rows);
+    if let Some(top) = args.top {
+        rows.truncate(top);
+    }
+    print_ranked(&rows, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON and CSV row of `abm accounts`; the key names are a stable contract.
+#[derive(serde::Serialize)]
+struct AccountRow<'a> {
+    domain: &'a str,
+    name: Option<&'a str>,
+    priority: f64,
+    fit: f64,
+    intent: f64,
+    engagement: f64,
+    stage: &'a str,
+    tier: Option<&'a str>,
+}
+
+fn one_decimal(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+fn print_ranked(rows: &[Ranked], format: OutputFormat) -> Result<()> {
+    let records: Vec<AccountRow<'_>> = rows
+        .iter()
+        .map(|row| AccountRow {
+            domain: &row.domain,
+            name: row.name.as_deref(),
+            priority: one_decimal(row.scores.priority.value),
+            fit: one_decimal(row.scores.fit.value),
+            intent: one_decimal(row.scores.intent.value),
+            engagement: one_decimal(row.scores.engagement.value),
+            stage: row.stage.as_str(),
+            tier: row.tier.as_deref(),
+        })
+        .collect();
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
+        OutputFormat::Csv => {
+            println!("domain,name,priority,fit,intent,engagement,stage,tier");
+            for r in &records {
+                println!(
+                    "{}",
+                    output::csv_line(&[
+                        r.domain.to_owned(),
+                        r.name.unwrap_or_default().to_owned(),
+                        format!("{:.1}", r.priority),
+                        format!("{:.1}", r.fit),
+                        format!("{:.1}", r.intent),
+                        format!("{:.1}", r.engagement),
+                        r.stage.to_owned(),
+                        r.tier.unwrap_or_default().to_owned(),
+                    ])
+                );
+            }
+        }
+        OutputFormat::Table => {
+            let table: Vec<Vec<String>> = records
+                .iter()
+                .enumerate()
+                .map(|(rank, r)| {
+                    vec![
+                        (rank + 1).to_string(),
+                        r.domain.to_owned(),
+                        truncate(r.name.unwrap_or_default(), 32),
+                        format!("{:.0}", r.priority),
+                        format!("{:.0}", r.fit),
+                        format!("{:.0}", r.intent),
+                        format!("{:.0}", r.engagement),
+                        r.stage.to_owned(),
+                        r.tier.unwrap_or("-").to_owned(),
+                    ]
+                })
+                .collect();
+            output::print_table(
+                &[
+                    "#",
+                    "domain",
+                    "name",
+                    "priority",
+                    "fit",
+                    "intent",
+                    "engagement",
+                    "stage",
+                    "tier",
+                ],
+                &table,
+                &["#", "priority", "fit", "intent", "engagement"],
+            );
+        }
+    }
+    Ok(())
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
+    let domain = match Domain::parse(&args.domain) {
+        Ok(domain) => domain,
+        Err(error) => bail!("{:?} is not a domain: {error}", args.domain),
+    };
+    let config = Config::load(&context.config_path)?.scoring();
+    let mut store = context.open_store()?;
+    let Some((id, _account)) = store.account_by_domain(&domain)? else {
+        bail!("no account owns the domain {domain}; `abm accounts` lists the accounts");
+    };
+    let stored = if args.as_of.is_none() {
+        store.stored_score(id)?
+    } else {
+        None
+    };
+    let (row, scored_at) = match stored {
+        Some(stored) => {
+            let at = stored.scored_at;
+            (Ranked::from_stored(stored), at)
+        }
+        None => {
+            let as_of = when::as_of(args.as_of.as_deref(), jiff::Timestamp::now())?;
+            let scoring = scoring::compute(store.as_mut(), &config, as_of, Some(&[id]))?;
+            let Some(scored) = scoring.accounts.into_iter().next() else {
+                bail!("the account {domain} could not be scored");
+            };
+            (Ranked::from_scored(scored), as_of)
+        }
+    };
+    let history = store.stage_history(id)?;
+    let shown = row.scores.rounded();
+    match args.format {
+        OutputFormat::Json => {
+            let history: Vec<serde_json::Value> = history
+                .iter()
+                .map(|change| {
+                    serde_json::json!({
+                        "changed_at": when::show(change.changed_at),
+                        "from": change.from.map(Stage::as_str),
+                        "to": change.to.as_str(),
+                        "reason": change.reason,
+                    })
+                })
+                .collect();
+            let value = serde_json::json!({
+                "domain": row.domain,
+                "name": row.name,
+                "scored_at": when::show(scored_at),
+                "stage": row.stage.as_str(),
+                "stage_reason": row.stage_reason,
+                "tier": row.tier,
+                "scores": {
+                    "fit": shown.fit,
+                    "intent": shown.intent,
+                    "engagement": shown.engagement,
+                    "priority": shown.priority,
+                },
+                "stage_history": history,
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        OutputFormat::Table | OutputFormat::Csv => {
+            println!(
+                "{} — {}",
+                row.domain,
+                row.name.as_deref().unwrap_or("(no name)")
+            );
+            println!("  scored as of {}", when::show(scored_at));
+            println!("  stage {} ({})", row.stage.as_str(), row.stage_reason);
+            println!(
+                "  priority {:.0}   fit {:.0}   intent {:.0}   engagement {:.0}",
+                shown.priority.value, shown.fit.value, shown.intent.value, shown.engagement.value
+            );
+            if args.why {
+                for (name, score) in [
+                    ("priority", &shown.priority),
+                    ("fit", &shown.fit),
+                    ("intent", &shown.intent),
+                    ("engagement", &shown.engagement),
+                ] {
+                    println!();
+                    print_why(name, score);
+                }
+            }
+            print_history(&history);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_why(name: &str, score: &Score) {
+    let parts: Vec<String> = score
+        .contributions
+        .iter()
+        .filter(|c| c.points != 0.0 || c.name.contains("unknown"))
+        .map(|c| format!("{} {:+.1}", c.name, c.points))
+        .collect();
+    if parts.is_empty() {
+        println!("{name} {:.1}: nothing counts yet", score.value);
+        return;
+    }
+    println!("{name} {:.1} =", score.value);
+    for part in parts {
+        println!("    {part}");
+    }
+}
+
+fn print_history(history: &[StageChange]) {
+    if history.is_empty() {
+        return;
+    }
+    println!("\nstage history:");
+    for change in history {
+        println!(
+            "  {}  {} → {}  ({})",
+            when::show(change.changed_at),
+            change.from.map_or("-", Stage::as_str),
+            change.to.as_str(),
+            change.reason
+        );
+    }
+}
+
+/// After an import: the touched accounts' scores, recomputed and saved, so the next
+/// `abm accounts` shows them. Returns how many were rescored.
+pub fn rescore_after_import(
+    store: &mut dyn Store,
+    config: &Config,
+    touched: Option<&[abm_core::AccountId]>,
+) -> Result<u64> {
+    if touched.is_some_and(<[_]>::is_empty) {
+        return Ok(0);
+    }
+    let as_of = jiff::Timestamp::now().as_microsecond();
+    let (scoring, _) = scoring::rescore(store, &config.scoring(), as_of, touched)?;
+    Ok(scoring.accounts.len() as u64)
+}
