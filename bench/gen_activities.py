@@ -25,6 +25,8 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--intent", type=int, default=0,
+                        help="also write OUT.intent.csv with this many weekly intent signals")
     args = parser.parse_args()
     rng = random.Random(20261123)
     with open(args.out + ".accounts.csv", "w") as out:
@@ -38,6 +40,27 @@ def main():
                 out.write(f"p{c}@company{a}.com,P{c},Person,Director,company{a}.com\n")
     times = [f"2026-{m:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z"
              for m, d, h, mi, s in ((1 + i % 12, 1 + i % 28, i % 24, (i * 7) % 60, (i * 13) % 60) for i in range(4096))]
+    if args.intent:
+        topics = ["Intent Data", "Account Based Marketing", "Lead Scoring", "CRM Software",
+                  "Revenue Operations", "Marketing Automation", "Data Enrichment",
+                  "Web Personalization", "Customer Data Platform", "Sales Engagement"]
+        weeks = max(1, args.intent // args.accounts)
+        with open(args.out + ".intent.csv", "w", buffering=1 << 22) as out:
+            out.write("Company Name,Domain,Topic Name,Composite Score,Date\n")
+            written = 0
+            for a in range(args.accounts):
+                for w in range(weeks):
+                    if written == args.intent:
+                        break
+                    day = 5 + 7 * w  # Mondays from 2026-01-05
+                    month, mday = 1, day
+                    for length in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31):
+                        if mday <= length:
+                            break
+                        mday -= length
+                        month += 1
+                    out.write(f"Company {a},company{a}.com,{topics[(a + w) % 10]},{rng.randrange(20, 100)},2026-{month:02d}-{mday:02d}\n")
+                    written += 1
     with open(args.out, "w", buffering=1 << 22) as out:
         out.write("id,occurred_at,type,email,domain,url,topic,campaign,channel\n")
         lines = []

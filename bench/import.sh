@@ -71,8 +71,8 @@ for backend in $backends; do
   echo "== $backend"
   "$abm" --database-url "$url" import accounts "$data.accounts.csv" > /dev/null
   "$abm" --database-url "$url" import contacts "$data.contacts.csv" > /dev/null
-  measure "$backend first import " "$abm" --database-url "$url" import activities "$data"
-  measure "$backend second import" "$abm" --database-url "$url" import activities "$data"
+  measure "$backend first import " "$abm" --database-url "$url" import activities "$data" --no-score
+  measure "$backend second import" "$abm" --database-url "$url" import activities "$data" --no-score
   if [ "$backend" = postgres ]; then
     psql "$server" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)"
   fi

@@ -10,4 +10,4 @@
 pub mod backtest;
 pub mod scoring;
 
-pub use scoring::{ScoredAccount, Scoring, compute, rescore};
+pub use scoring::{Keep, ScoredAccount, Scoring, compute, rescore};

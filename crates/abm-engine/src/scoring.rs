@@ -1,16 +1,22 @@
-//! Scoring over the store: load what scores are computed from (accounts, opportunities,
-//! intent, activities — the last streamed, never all rows at once as rows), learn the
-//! customer profile as of the scoring instant, assess every account on all cores, and save.
+//! Scoring over the store. [`load`] reads what scores are computed from — accounts,
+//! opportunities, intent, and the activity log, scanned on every core over separate
+//! connections and kept in a compact form (24 bytes an activity) — and prepares each
+//! account's facts once. [`assess_all`] then scores every account as of any instant (the
+//! backtest and `abm tune` assess the same load at several), learning the customer profile
+//! as of that instant. [`rescore`] computes and saves.
 
 use abm_core::AccountId;
 use abm_core::entity::ActivityKind;
-use abm_core::score::facts::{AccountFacts, Person, ScoredActivity};
+use abm_core::score::facts::{OpportunityFact, Person, ScoredActivity, TopicId};
 use abm_core::score::fit::CustomerProfile;
 use abm_core::score::intent::PageTopics;
 use abm_core::score::{Assessment, ScoringConfig, assess};
-use abm_store::{SaveOutcome, SavedScore, Store, StoreError};
+use abm_store::{SaveOutcome, SavedScore, ScoringAccount, Store, StoreError};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::Arc;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// One account's assessment, with what the listings and the backtest need besides.
 #[derive(Debug, Clone)]
@@ -23,7 +29,7 @@ pub struct ScoredAccount {
     /// Activities (not noise) in the 90 days before the scoring instant: the naive ranking
     /// the backtest compares against.
     pub recent_activities: u32,
-    pub opportunities: Vec<abm_core::score::facts::OpportunityFact>,
+    pub opportunities: Vec<OpportunityFact>,
 }
 
 /// The result of a scoring run.
@@ -35,81 +41,80 @@ pub struct Scoring {
     pub profile_customers: u32,
 }
 
+/// What scores are computed from, loaded once.
+pub struct Loaded {
+    /// Every account (for the customer profile), facts prepared (sorted, noise marked).
+    pub accounts: Vec<ScoringAccount>,
+    /// The positions in `accounts` to score: all, or those asked for.
+    pub selected: Vec<usize>,
+}
+
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// Scores every account (or only `only`) as of `as_of` (microseconds), without saving.
-pub fn compute(
+/// Loads every account, and the activities and intent of `only` (or of all), known at
+/// `until` (microseconds).
+pub fn load(
     store: &mut dyn Store,
     config: &ScoringConfig,
-    as_of: i64,
+    until: i64,
     only: Option<&[AccountId]>,
-) -> Result<Scoring, StoreError> {
+) -> Result<Loaded, StoreError> {
     let mut accounts = store.scoring_accounts()?;
-    let index: HashMap<i64, usize> = accounts
+    let index: FastMap<i64, u32> = accounts
         .iter()
         .enumerate()
-        .map(|(position, account)| (account.id.0, position))
+        .map(|(position, account)| (account.id.0, position as u32))
         .collect();
-    store.scoring_opportunities(&mut |account, opportunity| {
-        if let Some(&position) = index.get(&account.0) {
-            accounts[position].facts.opportunities.push(opportunity);
-        }
-    })?;
-    let day = day_of(as_of);
-    let profile = CustomerProfile::learn(
-        accounts.iter().map(|account| {
-            (
-                &account.facts,
-                day.is_some_and(|d| account.facts.customer_on(d)),
-            )
-        }),
-        config.fit.profile.min_customers.0,
-    );
-    store.scoring_intent(only, &mut |account, week| {
-        if let Some(&position) = index.get(&account.0) {
-            accounts[position].facts.intent.push(week);
-        }
-    })?;
-
-    let pages = PageTopics::new(&config.intent.pages);
-    let mut page_topics: HashMap<Box<str>, Option<Box<str>>> = HashMap::new();
-    let hasher = foldhash::quality::FixedState::with_seed(0x5eed);
-    let mut unknown_kinds = 0u64;
-    store.scoring_activities(only, as_of, &mut |row| {
-        let Some(&position) = index.get(&row.account.0) else {
-            return;
-        };
-        let Some(kind) = ActivityKind::from_key(row.kind) else {
-            unknown_kinds += 1;
-            return;
-        };
-        let person = match (row.contact, row.email) {
-            (Some(contact), _) => Person::Contact(contact),
-            (None, Some(email)) => Person::Address(hasher.hash_one(email)),
-            (None, None) => Person::Anonymous,
-        };
-        let facts = &mut accounts[position].facts;
-        let topic = match (row.topic, row.url) {
-            (Some(topic), _) if !topic.is_empty() => facts.topic_index(topic),
-            (_, Some(url)) => {
-                let topic = page_topics
-                    .entry(url.into())
-                    .or_insert_with(|| pages.topic_of(url).map(Into::into));
-                match topic {
-                    Some(topic) => facts.topic_index(topic),
-                    None => None,
-                }
+    let account_count = accounts.len();
+    // Opportunities and intent are read on this connection while other threads scan the log.
+    let mut meanwhile = |store: &mut dyn Store| -> Result<(), StoreError> {
+        store.scoring_opportunities(&mut |account, opportunity| {
+            if let Some(&position) = index.get(&account.0) {
+                accounts[position as usize]
+                    .facts
+                    .opportunities
+                    .push(opportunity);
             }
-            _ => None,
-        };
-        facts.activities.push(ScoredActivity {
-            at: row.at,
-            kind,
-            person,
-            topic,
-            noise: false,
-        });
-    })?;
+        })?;
+        store.scoring_intent(only, &mut |account, week| {
+            if let Some(&position) = index.get(&account.0) {
+                accounts[position as usize].facts.intent.push(week);
+            }
+        })
+    };
+
+    let topics = Topics::default();
+    let mut unknown_kinds = 0;
+    // Chunks are kept as they come and counted per account; each account's activities then
+    // go into a vector of exactly its size (no growth, no copies, no slack).
+    let mut chunks = Vec::new();
+    let mut counts = vec![0u32; account_count];
+    let mut consume = |chunk: Vec<(u32, ScoredActivity)>, unknown: u64| {
+        unknown_kinds += unknown;
+        for (position, _) in &chunk {
+            counts[*position as usize] += 1;
+        }
+        chunks.push(chunk);
+    };
+    scan_activities(
+        store,
+        config,
+        until,
+        only,
+        &index,
+        &topics,
+        &mut meanwhile,
+        &mut consume,
+    )?;
+    for (account, count) in accounts.iter_mut().zip(counts) {
+        account.facts.activities = Vec::with_capacity(count as usize);
+    }
+    scatter(&mut accounts, &chunks);
+    drop(chunks);
+    let topics = Arc::new(topics.into_names());
+    for account in &mut accounts {
+        account.facts.topics = Arc::clone(&topics);
+    }
     if unknown_kinds > 0 {
         tracing::warn!(
             unknown_kinds,
@@ -117,62 +122,346 @@ pub fn compute(
         );
     }
 
-    let selected: Vec<_> = match only {
-        None => accounts,
-        Some(only) => {
-            let wanted: std::collections::HashSet<i64> = only.iter().map(|a| a.0).collect();
-            accounts
-                .into_iter()
-                .filter(|a| wanted.contains(&a.id.0))
-                .collect()
-        }
+    let selected: Vec<usize> = match only {
+        None => (0..accounts.len()).collect(),
+        Some(only) => only
+            .iter()
+            .filter_map(|id| index.get(&id.0).map(|&p| p as usize))
+            .collect(),
     };
+    // Sorting and noise marking, once, on every core.
+    let noise = &config.engagement.noise;
+    parallel_chunks(&mut accounts, |part| {
+        for account in part {
+            account.facts.prepare(noise);
+        }
+    });
+    Ok(Loaded { accounts, selected })
+}
+
+/// Topic names interned for one load, shared by the scan's threads (taken only for a
+/// topic or URL a thread has not seen yet).
+#[derive(Default)]
+struct Topics(std::sync::Mutex<TopicTable>);
+
+/// Topic names in id order, and each name's id.
+type TopicTable = (Vec<String>, FastMap<Box<str>, TopicId>);
+
+impl Topics {
+    fn id(&self, topic: &str) -> Option<TopicId> {
+        let mut guard = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let (names, ids) = &mut *guard;
+        if let Some(&id) = ids.get(topic) {
+            return Some(id);
+        }
+        let id = TopicId::new(u16::try_from(names.len()).ok()?)?;
+        names.push(topic.to_owned());
+        ids.insert(topic.into(), id);
+        Some(id)
+    }
+
+    fn into_names(self) -> Vec<String> {
+        match self.0.into_inner() {
+            Ok((names, _)) => names,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
+    }
+}
+
+/// Moves every chunked activity into its account's vector: one thread per share of the
+/// accounts, each reading all chunks and writing only its own accounts.
+fn scatter(accounts: &mut [ScoringAccount], chunks: &[Vec<(u32, ScoredActivity)>]) {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let chunk = selected.len().div_ceil(threads).max(1);
-    let mut scored = Vec::with_capacity(selected.len());
+    let size = accounts.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        let mut remaining = selected;
-        let mut handles = Vec::new();
-        while !remaining.is_empty() {
-            let rest = remaining.split_off(chunk.min(remaining.len()));
-            let part = std::mem::replace(&mut remaining, rest);
-            let profile = &profile;
-            handles.push(scope.spawn(move || {
-                part.into_iter()
-                    .map(|account| assess_one(config, profile, account, as_of))
-                    .collect::<Vec<_>>()
-            }));
-        }
+        let handles: Vec<_> = accounts
+            .chunks_mut(size)
+            .enumerate()
+            .map(|(part, share)| {
+                scope.spawn(move || {
+                    let first = (part * size) as u32;
+                    let end = first + share.len() as u32;
+                    for chunk in chunks {
+                        for (position, activity) in chunk {
+                            if (first..end).contains(position) {
+                                share[(*position - first) as usize]
+                                    .facts
+                                    .activities
+                                    .push(*activity);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
         for handle in handles {
-            // A panic in scoring is a bug; it is re-raised here rather than hidden.
-            match handle.join() {
-                Ok(part) => scored.extend(part),
-                Err(panic) => std::panic::resume_unwind(panic),
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
             }
         }
     });
-    Ok(Scoring {
+}
+
+/// Rows one scan thread hands over at once.
+const SCAN_CHUNK: usize = 1 << 15;
+
+/// One part of the scan: rows turned into compact activities, handed on in chunks.
+struct ScanPart<'a> {
+    index: &'a FastMap<i64, u32>,
+    pages: &'a PageTopics,
+    topics: &'a Topics,
+    /// Topic ids already looked up by this part, by topic text and by URL.
+    topic_ids: FastMap<Box<str>, Option<TopicId>>,
+    url_topics: FastMap<Box<[u8]>, Option<TopicId>>,
+    rows: Vec<(u32, ScoredActivity)>,
+    unknown_kinds: u64,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl<'a> ScanPart<'a> {
+    fn new(index: &'a FastMap<i64, u32>, pages: &'a PageTopics, topics: &'a Topics) -> Self {
+        ScanPart {
+            index,
+            pages,
+            topics,
+            topic_ids: FastMap::default(),
+            url_topics: FastMap::default(),
+            rows: Vec::with_capacity(SCAN_CHUNK),
+            unknown_kinds: 0,
+            hasher: foldhash::fast::FixedState::with_seed(0x5eed),
+        }
+    }
+
+    /// Adds a row; returns a full chunk to hand on.
+    fn visit(&mut self, row: abm_store::ScoringActivity<'_>) -> Option<Vec<(u32, ScoredActivity)>> {
+        let &position = self.index.get(&row.account.0)?;
+        let Some(kind) = std::str::from_utf8(row.kind)
+            .ok()
+            .and_then(ActivityKind::from_key)
+        else {
+            self.unknown_kinds += 1;
+            return None;
+        };
+        let person = match (row.contact, row.email) {
+            (Some(contact), _) => Person::contact(contact),
+            (None, Some(email)) => Person::address(self.hasher.hash_one(email)),
+            (None, None) => Person::ANONYMOUS,
+        };
+        let topic = match (row.topic, row.url) {
+            (Some(topic), _) if !topic.is_empty() => match self.topic_ids.get(topic) {
+                Some(&id) => id,
+                None => {
+                    let id = self.topics.id(topic);
+                    self.topic_ids.insert(topic.into(), id);
+                    id
+                }
+            },
+            (_, Some(url)) => match self.url_topics.get(url) {
+                Some(&id) => id,
+                None => {
+                    let id = std::str::from_utf8(url)
+                        .ok()
+                        .and_then(|url| self.pages.topic_of(url))
+                        .and_then(|name| self.topics.id(name));
+                    self.url_topics.insert(url.into(), id);
+                    id
+                }
+            },
+            _ => None,
+        };
+        self.rows.push((
+            position,
+            ScoredActivity {
+                at: row.at,
+                kind,
+                person,
+                topic,
+                noise: false,
+            },
+        ));
+        (self.rows.len() >= SCAN_CHUNK)
+            .then(|| std::mem::replace(&mut self.rows, Vec::with_capacity(SCAN_CHUNK)))
+    }
+}
+
+type Chunk = (Vec<(u32, ScoredActivity)>, u64);
+
+/// Scans the activities, handing chunks of (account position, activity) to `consume` on
+/// this thread, and runs `meanwhile` on this thread's connection. A full scan is split by
+/// seq range over one connection per core; a few accounts are read through the (account,
+/// time) index on this connection.
+#[allow(clippy::too_many_arguments)]
+fn scan_activities(
+    store: &mut dyn Store,
+    config: &ScoringConfig,
+    until: i64,
+    only: Option<&[AccountId]>,
+    index: &FastMap<i64, u32>,
+    topics: &Topics,
+    meanwhile: &mut dyn FnMut(&mut dyn Store) -> Result<(), StoreError>,
+    consume: &mut dyn FnMut(Vec<(u32, ScoredActivity)>, u64),
+) -> Result<(), StoreError> {
+    let pages = PageTopics::new(&config.intent.pages);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let ranges = match only {
+        None => match store.activity_seq_range()? {
+            Some((low, high)) if high - low > 100_000 && threads > 1 => split(low, high, threads),
+            _ => Vec::new(),
+        },
+        Some(_) => Vec::new(),
+    };
+    let mut connections = Vec::new();
+    for _ in &ranges {
+        match store.reopen() {
+            Ok(connection) => connections.push(connection),
+            Err(error) => {
+                tracing::debug!(%error, "no second connection: the scan runs on one");
+                connections.clear();
+                break;
+            }
+        }
+    }
+    if connections.is_empty() {
+        meanwhile(store)?;
+        let mut part = ScanPart::new(index, &pages, topics);
+        store.scoring_activities(only, until, None, &mut |row| {
+            if let Some(chunk) = part.visit(row) {
+                consume(chunk, 0);
+            }
+        })?;
+        consume(std::mem::take(&mut part.rows), part.unknown_kinds);
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        // Unbounded: every chunk is kept until the scan ends anyway, and the scan must not
+        // wait while this thread reads opportunities and intent.
+        let (sender, receiver) = std::sync::mpsc::channel::<Chunk>();
+        let pages = &pages;
+        let mut handles = Vec::new();
+        for (mut connection, range) in connections.into_iter().zip(ranges) {
+            let sender = sender.clone();
+            handles.push(scope.spawn(move || -> Result<(), StoreError> {
+                let mut part = ScanPart::new(index, pages, topics);
+                let mut stopped = false;
+                connection.scoring_activities(None, until, Some(range), &mut |row| {
+                    if let Some(chunk) = part.visit(row) {
+                        stopped |= sender.send((chunk, 0)).is_err();
+                    }
+                })?;
+                if !stopped {
+                    let _ = sender.send((std::mem::take(&mut part.rows), part.unknown_kinds));
+                }
+                Ok(())
+            }));
+        }
+        drop(sender);
+        let mut result = meanwhile(store);
+        for (chunk, unknown) in receiver {
+            consume(chunk, unknown);
+        }
+        for handle in handles {
+            match handle.join() {
+                Ok(Err(error)) if result.is_ok() => result = Err(error),
+                Ok(_) => {}
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        result
+    })
+}
+
+/// Splits `low..=high` into `parts` inclusive ranges.
+fn split(low: i64, high: i64, parts: usize) -> Vec<(i64, i64)> {
+    let span = (high - low + 1).max(1);
+    let size = (span + parts as i64 - 1) / parts as i64;
+    (0..parts as i64)
+        .map(|part| (low + part * size, (low + (part + 1) * size - 1).min(high)))
+        .filter(|(first, last)| first <= last)
+        .collect()
+}
+
+/// Runs `work` over contiguous parts of `items`, one per core.
+fn parallel_chunks<T: Send>(items: &mut [T], work: impl Fn(&mut [T]) + Sync) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let size = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = items
+            .chunks_mut(size)
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        for handle in handles {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+}
+
+/// Whether a scoring run keeps every contribution (to explain) or only the values (to rank
+/// and store: a full run's contributions would take hundreds of MB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    Values,
+    Contributions,
+}
+
+/// Scores the selected accounts of a load as of `as_of`, on every core.
+pub fn assess_all(loaded: &Loaded, config: &ScoringConfig, as_of: i64, keep: Keep) -> Scoring {
+    let day = day_of(as_of);
+    let profile = CustomerProfile::learn(
+        loaded.accounts.iter().map(|account| {
+            (
+                &account.facts,
+                day.is_some_and(|d| account.facts.customer_on(d)),
+            )
+        }),
+        config.fit.profile.min_customers.0,
+    );
+    let mut slots: Vec<Option<ScoredAccount>> = vec![None; loaded.selected.len()];
+    let mut work: Vec<(usize, &mut Option<ScoredAccount>)> = loaded
+        .selected
+        .iter()
+        .copied()
+        .zip(slots.iter_mut())
+        .collect();
+    parallel_chunks(&mut work, |part| {
+        for (position, slot) in part.iter_mut() {
+            let mut scored = assess_one(config, &profile, &loaded.accounts[*position], as_of);
+            if keep == Keep::Values {
+                scored.assessment.scores.forget_contributions();
+            }
+            **slot = Some(scored);
+        }
+    });
+    Scoring {
         as_of,
-        accounts: scored,
+        accounts: slots.into_iter().flatten().collect(),
         profile_customers: if profile.is_learned() {
             profile.customers
         } else {
             0
         },
-    })
+    }
 }
 
 fn assess_one(
     config: &ScoringConfig,
     profile: &CustomerProfile,
-    account: abm_store::ScoringAccount,
+    account: &ScoringAccount,
     as_of: i64,
 ) -> ScoredAccount {
-    let mut facts: AccountFacts = account.facts;
-    facts.prepare(&config.engagement.noise);
-    let assessment = assess(config, profile, &facts, as_of);
+    let facts = &account.facts;
+    let assessment = assess(config, profile, facts, as_of);
     let since = as_of - 90 * MICROS_PER_DAY;
     let recent_activities = facts
         .activities
@@ -181,13 +470,29 @@ fn assess_one(
         .count() as u32;
     ScoredAccount {
         id: account.id,
-        domain: account.domain,
-        name: account.name,
-        owner: account.owner,
+        domain: account.domain.clone(),
+        name: account.name.clone(),
+        owner: account.owner.clone(),
         assessment,
         recent_activities,
-        opportunities: facts.opportunities,
+        opportunities: facts.opportunities.clone(),
     }
+}
+
+/// Scores every account (or only `only`) as of `as_of` (microseconds), without saving.
+pub fn compute(
+    store: &mut dyn Store,
+    config: &ScoringConfig,
+    as_of: i64,
+    only: Option<&[AccountId]>,
+    keep: Keep,
+) -> Result<Scoring, StoreError> {
+    let started = std::time::Instant::now();
+    let loaded = load(store, config, as_of, only)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "loaded");
+    let scoring = assess_all(&loaded, config, as_of, keep);
+    tracing::debug!(elapsed = ?started.elapsed(), "assessed");
+    Ok(scoring)
 }
 
 /// Scores and saves: every account, or only those given (the ones an import touched).
@@ -197,18 +502,20 @@ pub fn rescore(
     as_of: i64,
     only: Option<&[AccountId]>,
 ) -> Result<(Scoring, SaveOutcome), StoreError> {
-    let scoring = compute(store, config, as_of, only)?;
+    let scoring = compute(store, config, as_of, only, Keep::Values)?;
+    let started = std::time::Instant::now();
     let rows: Vec<SavedScore> = scoring
         .accounts
         .iter()
         .map(|account| SavedScore {
             account: account.id,
-            scores: account.assessment.scores.clone(),
+            values: account.assessment.scores.values(),
             stage: account.assessment.stage,
             stage_reason: account.assessment.stage_reason.clone(),
         })
         .collect();
     let outcome = store.save_scores(as_of, &rows)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "saved");
     Ok((scoring, outcome))
 }
 

@@ -117,12 +117,18 @@ pub trait Store {
 
     /// Every account with the firmographics scoring reads and its count of contacts.
     fn scoring_accounts(&mut self) -> Result<Vec<ScoringAccount>>;
+    /// A second connection to the same database, for a scan on another thread.
+    fn reopen(&self) -> Result<Box<dyn Store + Send>>;
+    /// The lowest and highest activity `seq`: the range a scan can be split by.
+    fn activity_seq_range(&mut self) -> Result<Option<(i64, i64)>>;
     /// Calls `visit` for each matched activity that occurred at or before `until`
-    /// (microseconds), of the given accounts or of all. Order is unspecified.
+    /// (microseconds), of the given accounts or of all (then optionally only those whose
+    /// `seq` lies in the inclusive range). Order is unspecified.
     fn scoring_activities(
         &mut self,
         accounts: Option<&[AccountId]>,
         until: i64,
+        seqs: Option<(i64, i64)>,
         visit: &mut dyn FnMut(ScoringActivity<'_>),
     ) -> Result<()>;
     /// Every matched intent signal, with its account.

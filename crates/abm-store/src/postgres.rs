@@ -57,13 +57,18 @@ const BULK_MINIMUM_ROWS: u64 = 50_000;
 
 pub struct PostgresStore {
     client: Client,
+    /// Where it connected, for [`Store::reopen`].
+    url: String,
 }
 
 impl PostgresStore {
     /// Connects and applies pending migrations.
     pub fn open(url: &str) -> Result<Self> {
         let client = Client::connect(url, NoTls)?;
-        let mut store = Self { client };
+        let mut store = Self {
+            client,
+            url: url.to_owned(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -188,13 +193,27 @@ impl Store for PostgresStore {
         scores::accounts(&mut self.client)
     }
 
+    fn reopen(&self) -> Result<Box<dyn Store + Send>> {
+        Ok(Box::new(PostgresStore::open(&self.url)?))
+    }
+
+    fn activity_seq_range(&mut self) -> Result<Option<(i64, i64)>> {
+        let row = self
+            .client
+            .query_one("SELECT MIN(seq), MAX(seq) FROM activities", &[])?;
+        Ok(row
+            .get::<_, Option<i64>>(0)
+            .zip(row.get::<_, Option<i64>>(1)))
+    }
+
     fn scoring_activities(
         &mut self,
         accounts: Option<&[AccountId]>,
         until: i64,
+        seqs: Option<(i64, i64)>,
         visit: &mut dyn FnMut(crate::ScoringActivity<'_>),
     ) -> Result<()> {
-        scores::activities(&mut self.client, accounts, until, visit)
+        scores::activities(&mut self.client, accounts, until, seqs, visit)
     }
 
     fn scoring_intent(

@@ -4,7 +4,7 @@
 
 use abm_core::AccountId;
 use abm_core::score::facts::AccountFacts;
-use abm_core::score::{Scores, Stage};
+use abm_core::score::{ScoreValues, Stage};
 
 /// One account as scoring reads it: identity and firmographics (activities, intent and
 /// opportunities are read separately and added by the caller).
@@ -23,10 +23,12 @@ pub struct ScoringActivity<'a> {
     pub account: AccountId,
     /// Microseconds since the Unix epoch.
     pub at: i64,
-    pub kind: &'a str,
+    /// The stored bytes of kind, email and URL: scoring matches and hashes them as they are,
+    /// so a scan of millions of rows spares checking their UTF-8.
+    pub kind: &'a [u8],
     pub contact: Option<i64>,
-    pub email: Option<&'a str>,
-    pub url: Option<&'a str>,
+    pub email: Option<&'a [u8]>,
+    pub url: Option<&'a [u8]>,
     pub topic: Option<&'a str>,
 }
 
@@ -34,7 +36,7 @@ pub struct ScoringActivity<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedScore {
     pub account: AccountId,
-    pub scores: Scores,
+    pub values: ScoreValues,
     pub stage: Stage,
     pub stage_reason: String,
 }
@@ -55,7 +57,7 @@ pub struct StoredScore {
     pub domain: String,
     pub name: Option<String>,
     pub scored_at: i64,
-    pub scores: Scores,
+    pub values: ScoreValues,
     pub stage: Stage,
     pub stage_reason: String,
 }
@@ -70,37 +72,43 @@ pub struct StageChange {
     pub reason: String,
 }
 
-/// The stored JSON of a score set; a row that does not decode is corrupt, not a panic.
-pub(crate) fn decode_scores(text: &str) -> crate::Result<Scores> {
-    serde_json::from_str(text)
-        .map_err(|error| crate::StoreError::Corrupt(format!("stored contributions: {error}")))
-}
-
-pub(crate) fn encode_scores(scores: &Scores) -> String {
-    // Scores hold only strings and finite numbers: serialising cannot fail.
-    serde_json::to_string(scores).unwrap_or_else(|_| "{}".to_owned())
-}
-
 pub(crate) fn decode_stage(text: &str) -> crate::Result<Stage> {
     Stage::parse(text).ok_or_else(|| crate::StoreError::Corrupt(format!("stage {text:?}")))
 }
 
-/// Decides what a save writes for one account given what is stored.
-pub(crate) enum SavePlan {
-    Skip,
-    Write { stage_changed: bool },
+/// What a save writes, decided from what is stored (account → (scored_at, stage)): the
+/// scores to write, and the stage changes with the stage they leave.
+pub(crate) struct SavePlan<'a> {
+    pub writes: Vec<&'a SavedScore>,
+    pub changes: Vec<(&'a SavedScore, Option<String>)>,
+    pub outcome: SaveOutcome,
 }
 
-pub(crate) fn plan(stored: Option<(i64, &str)>, scored_at: i64, stage: Stage) -> SavePlan {
-    match stored {
-        Some((stored_at, _)) if stored_at > scored_at => SavePlan::Skip,
-        Some((_, stored_stage)) => SavePlan::Write {
-            stage_changed: stored_stage != stage.as_str(),
-        },
-        None => SavePlan::Write {
-            stage_changed: true,
-        },
+pub(crate) fn plan<'a>(
+    stored: &std::collections::HashMap<i64, (i64, String)>,
+    scored_at: i64,
+    rows: &'a [SavedScore],
+) -> SavePlan<'a> {
+    let mut plan = SavePlan {
+        writes: Vec::with_capacity(rows.len()),
+        changes: Vec::new(),
+        outcome: SaveOutcome::default(),
+    };
+    for row in rows {
+        match stored.get(&row.account.0) {
+            Some((stored_at, _)) if *stored_at > scored_at => plan.outcome.skipped_newer += 1,
+            previous => {
+                plan.writes.push(row);
+                let from = previous.map(|(_, stage)| stage.clone());
+                if from.as_deref() != Some(row.stage.as_str()) {
+                    plan.changes.push((row, from));
+                }
+            }
+        }
     }
+    plan.outcome.saved = plan.writes.len() as u64;
+    plan.outcome.stage_changes = plan.changes.len() as u64;
+    plan
 }
 
 /// The query for the accounts scoring reads, in this column order on both backends;

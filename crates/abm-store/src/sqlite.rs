@@ -129,6 +129,8 @@ const BULK_MINIMUM_ROWS: u64 = 50_000;
 
 pub struct SqliteStore {
     connection: Connection,
+    /// Where it was opened, for [`Store::reopen`].
+    path: String,
     /// Seeds the activity id hash (see migration 2).
     id_seed: u64,
 }
@@ -161,6 +163,7 @@ impl SqliteStore {
         connection.pragma_update(None, "threads", 2)?;
         let mut store = Self {
             connection,
+            path: path.to_owned(),
             id_seed: 0,
         };
         store.migrate()?;
@@ -450,13 +453,43 @@ impl Store for SqliteStore {
         scores::accounts(&self.connection)
     }
 
+    fn reopen(&self) -> Result<Box<dyn Store + Send>> {
+        if self.path.is_empty() || self.path.starts_with(':') || self.path.contains("mode=memory") {
+            return Err(StoreError::Corrupt(
+                "an in-memory SQLite database has no second connection".into(),
+            ));
+        }
+        let store = SqliteStore::open(&self.path)?;
+        // A scan reads every page once: a large page cache would only add to the memory
+        // of the process, not save any read.
+        store
+            .connection
+            .pragma_update(None, "cache_size", -16_384)?;
+        Ok(Box::new(store))
+    }
+
+    fn activity_seq_range(&mut self) -> Result<Option<(i64, i64)>> {
+        Ok(self.connection.query_row(
+            // Two subqueries: SQLite answers a lone MIN or MAX of the rowid from the b-tree's
+            // ends, but both in one SELECT scan the table.
+            "SELECT (SELECT MIN(seq) FROM activities), (SELECT MAX(seq) FROM activities)",
+            [],
+            |row| {
+                Ok(row
+                    .get::<_, Option<i64>>(0)?
+                    .zip(row.get::<_, Option<i64>>(1)?))
+            },
+        )?)
+    }
+
     fn scoring_activities(
         &mut self,
         accounts: Option<&[AccountId]>,
         until: i64,
+        seqs: Option<(i64, i64)>,
         visit: &mut dyn FnMut(crate::ScoringActivity<'_>),
     ) -> Result<()> {
-        scores::activities(&self.connection, accounts, until, visit)
+        scores::activities(&self.connection, accounts, until, seqs, visit)
     }
 
     fn scoring_intent(

@@ -505,7 +505,7 @@ fn an_unfinished_bulk_load_is_refused_at_commit_and_changes_nothing() {
 /// was imported.
 #[test]
 fn scores_and_stage_changes_are_stored_alike() {
-    use abm_core::score::{Contribution, Score, Scores, Stage};
+    use abm_core::score::{ScoreValues, Stage};
     use abm_store::SavedScore;
     on_both_backends(|open| {
         let mut store = open();
@@ -519,16 +519,15 @@ fn scores_and_stage_changes_are_stored_alike() {
             commit(transaction);
             id
         };
-        let scores = |fit: f64| Scores {
-            fit: Score::from_contributions(vec![Contribution {
-                name: "industry Software".into(),
-                points: fit,
-            }]),
-            ..Scores::default()
+        let values = |fit: f64| ScoreValues {
+            fit,
+            intent: 12.5,
+            engagement: 40.25,
+            priority: fit / 2.0,
         };
         let saved = |fit: f64, stage: Stage| SavedScore {
             account: id,
-            scores: scores(fit),
+            values: values(fit),
             stage,
             stage_reason: format!("because {fit}"),
         };
@@ -574,12 +573,12 @@ fn scores_and_stage_changes_are_stored_alike() {
         (
             [first, same_stage, older, changed],
             (
-                stored.scores.fit.value,
+                stored.values.fit,
                 stored.stage,
                 stored.scored_at,
                 stored.domain.clone(),
             ),
-            stored.scores == scores(40.0),
+            stored.values == values(40.0),
             listed.len(),
             history,
             firmographics,

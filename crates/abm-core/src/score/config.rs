@@ -369,13 +369,36 @@ kind_weights! {
     other = 0.5,
 }
 
-/// `[priority]`: how the three scores combine into the ranking number.
+/// `[priority]`: how the three scores combine into the ranking number: a weighted mean, or
+/// — when `abm tune` wrote a `[priority.model]` — the learned chance of new pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PriorityConfig {
     pub fit: Weight,
     pub intent: Weight,
     pub engagement: Weight,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<PriorityModel>,
+}
+
+/// `[priority.model]`: a logistic model over the features of
+/// [`crate::score::features::NAMES`], learned by `abm tune`. Priority is then 100 × the
+/// modelled chance of an opportunity within `horizon_days`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityModel {
+    pub horizon_days: Days,
+    pub intercept: f64,
+    /// By feature name: the weight of its standardised value `(x − mean) / scale`.
+    pub features: BTreeMap<String, FeatureWeight>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureWeight {
+    pub weight: f64,
+    pub mean: f64,
+    pub scale: f64,
 }
 
 impl Default for PriorityConfig {
@@ -384,6 +407,7 @@ impl Default for PriorityConfig {
             fit: Weight(0.3),
             intent: Weight(0.3),
             engagement: Weight(0.4),
+            model: None,
         }
     }
 }
@@ -443,6 +467,25 @@ impl ScoringConfig {
             return Err(
                 "priority: at least one of fit, intent, engagement must weigh more than 0".into(),
             );
+        }
+        if let Some(model) = &p.model {
+            if !model.intercept.is_finite() {
+                return Err("priority.model.intercept must be a finite number".into());
+            }
+            for (name, feature) in &model.features {
+                if crate::score::features::Features::index(name).is_none() {
+                    return Err(format!(
+                        "priority.model.features.{name}: unknown feature; allowed: {}",
+                        crate::score::features::NAMES.join(", ")
+                    ));
+                }
+                let finite = feature.weight.is_finite() && feature.mean.is_finite();
+                if !(finite && feature.scale.is_finite() && feature.scale > 0.0) {
+                    return Err(format!(
+                        "priority.model.features.{name}: weight and mean must be finite numbers and scale above 0"
+                    ));
+                }
+            }
         }
         for (pattern, topic) in &self.intent.pages {
             if pattern.is_empty() || topic.trim().is_empty() {

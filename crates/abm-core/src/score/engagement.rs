@@ -132,7 +132,7 @@ impl EngagementState {
     pub fn people_active_since(&self, since: i64) -> u32 {
         self.people
             .iter()
-            .filter(|(person, sum)| **person != Person::Anonymous && sum.active >= since)
+            .filter(|(person, sum)| !person.is_anonymous() && sum.active >= since)
             .count() as u32
     }
 
@@ -239,7 +239,7 @@ mod tests {
         ScoredActivity {
             at: day * DAY + 3_600_000_000,
             kind,
-            person: Person::Contact(person),
+            person: Person::contact(person),
             topic: None,
             noise: false,
         }
@@ -302,9 +302,9 @@ mod tests {
                 at,
                 kind: ActivityKind::ALL[kind],
                 person: if anonymous {
-                    Person::Anonymous
+                    Person::ANONYMOUS
                 } else {
-                    Person::Contact(person)
+                    Person::contact(person)
                 },
                 topic: None,
                 noise: false,

@@ -6,24 +6,55 @@ use crate::entity::{AccountType, ActivityKind};
 use jiff::civil::Date;
 
 /// Who did an activity, as far as scoring cares: a known contact, an address that is not a
-/// contact yet, or an anonymous visitor of the account (one bucket for all of them).
+/// contact yet (a hash, stable within one scoring run, never stored), or an anonymous visitor
+/// of the account (one bucket for all of them). Packed in four bytes, since scoring holds
+/// one per activity: the top two bits say which, the other 30 hold the id or the hash (two
+/// people of one account sharing them is a one-in-a-billion chance per pair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Person {
-    Contact(i64),
-    /// A hash of the address: stable within one scoring run, never stored.
-    Address(u64),
-    Anonymous,
+pub struct Person(u32);
+
+impl Person {
+    pub const ANONYMOUS: Person = Person(0);
+    const PAYLOAD: u32 = (1 << 30) - 1;
+
+    pub fn contact(id: i64) -> Person {
+        Person((1 << 30) | (id as u32 & Self::PAYLOAD))
+    }
+
+    pub fn address(hash: u64) -> Person {
+        Person((2 << 30) | ((hash ^ (hash >> 32)) as u32 & Self::PAYLOAD))
+    }
+
+    pub fn is_anonymous(self) -> bool {
+        self == Self::ANONYMOUS
+    }
 }
 
-/// One activity, reduced to what scoring weighs. Times are microseconds since the epoch.
+/// An index into [`AccountFacts::topics`], stored plus one so that `Option<TopicId>` takes
+/// two bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicId(std::num::NonZeroU16);
+
+impl TopicId {
+    pub fn new(index: u16) -> Option<TopicId> {
+        std::num::NonZeroU16::new(index.checked_add(1)?).map(TopicId)
+    }
+
+    pub fn index(self) -> usize {
+        usize::from(self.0.get() - 1)
+    }
+}
+
+/// One activity, reduced to what scoring weighs: sixteen bytes, since a full scoring run
+/// holds every activity. Times are microseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoredActivity {
     pub at: i64,
     pub kind: ActivityKind,
     pub person: Person,
     /// The research topic this activity shows (from its own topic column or its URL mapped
-    /// by the `[intent.pages]` patterns), as an index into [`AccountFacts::topics`].
-    pub topic: Option<u16>,
+    /// by the `[intent.pages]` patterns).
+    pub topic: Option<TopicId>,
     /// Set by [`crate::score::noise::mark`]: a bot-like burst or a machine open.
     pub noise: bool,
 }
@@ -60,8 +91,9 @@ pub struct AccountFacts {
     pub contacts: u32,
     /// Activities in time order (callers sort; [`AccountFacts::sort`] does it).
     pub activities: Vec<ScoredActivity>,
-    /// Topic names that [`ScoredActivity::topic`] indexes.
-    pub topics: Vec<String>,
+    /// Topic names that [`ScoredActivity::topic`] indexes (shared by every account of one
+    /// scoring run).
+    pub topics: std::sync::Arc<Vec<String>>,
     pub intent: Vec<IntentWeek>,
     pub opportunities: Vec<OpportunityFact>,
 }
@@ -79,17 +111,17 @@ impl AccountFacts {
     }
 
     /// The index of a topic name, adding it when new.
-    pub fn topic_index(&mut self, topic: &str) -> Option<u16> {
+    pub fn topic_index(&mut self, topic: &str) -> Option<TopicId> {
         if let Some(index) = self
             .topics
             .iter()
             .position(|t| t.eq_ignore_ascii_case(topic))
         {
-            return u16::try_from(index).ok();
+            return TopicId::new(u16::try_from(index).ok()?);
         }
-        let index = u16::try_from(self.topics.len()).ok()?;
-        self.topics.push(topic.to_owned());
-        Some(index)
+        let id = TopicId::new(u16::try_from(self.topics.len()).ok()?)?;
+        std::sync::Arc::make_mut(&mut self.topics).push(topic.to_owned());
+        Some(id)
     }
 
     /// True when the account was a customer as of `day`: a won deal closed by then, or
@@ -101,5 +133,19 @@ impl AccountFacts {
             .any(|o| o.won && o.close_date.unwrap_or(o.created_on) <= day);
         won || (self.opportunities.iter().all(|o| !o.won)
             && self.account_type == Some(AccountType::Customer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_activity_takes_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<ScoredActivity>(), 16);
+        assert_eq!(TopicId::new(0).map(TopicId::index), Some(0));
+        assert_eq!(TopicId::new(u16::MAX), None);
+        assert_ne!(Person::contact(7), Person::address(7));
+        assert!(!Person::contact(0).is_anonymous());
     }
 }

@@ -149,7 +149,7 @@ fn first_party(
     parts: &mut Vec<Contribution>,
 ) {
     // topic index → (decayed visits, visits, latest)
-    let mut research: BTreeMap<u16, (f64, u32, i64)> = BTreeMap::new();
+    let mut research: BTreeMap<crate::score::facts::TopicId, (f64, u32, i64)> = BTreeMap::new();
     for activity in &facts.activities {
         if activity.at > as_of || activity.noise {
             continue;
@@ -163,7 +163,7 @@ fn first_party(
         entry.2 = entry.2.max(activity.at);
     }
     for (topic, (decayed, visits, latest)) in research {
-        let Some(name) = facts.topics.get(usize::from(topic)) else {
+        let Some(name) = facts.topics.get(topic.index()) else {
             continue;
         };
         // Five recent visits on a topic say most of what fifty would.
@@ -254,7 +254,7 @@ mod tests {
         let visit = |day: &str| ScoredActivity {
             at: micros(day),
             kind: ActivityKind::PageView,
-            person: Person::Contact(1),
+            person: Person::contact(1),
             topic,
             noise: false,
         };

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod engagement;
 pub mod facts;
+pub mod features;
 pub mod fit;
 pub mod intent;
 pub mod metrics;
@@ -162,7 +163,38 @@ pub struct Scores {
     pub priority: Score,
 }
 
+/// The four values without their contributions: what is stored and listed.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ScoreValues {
+    pub fit: f64,
+    pub intent: f64,
+    pub engagement: f64,
+    pub priority: f64,
+}
+
 impl Scores {
+    pub fn values(&self) -> ScoreValues {
+        ScoreValues {
+            fit: self.fit.value,
+            intent: self.intent.value,
+            engagement: self.engagement.value,
+            priority: self.priority.value,
+        }
+    }
+
+    /// Drops the contributions (keeping the values): a full scoring run keeps only what it
+    /// stores; `--why` recomputes the one account it explains.
+    pub fn forget_contributions(&mut self) {
+        for score in [
+            &mut self.fit,
+            &mut self.intent,
+            &mut self.engagement,
+            &mut self.priority,
+        ] {
+            score.contributions = Vec::new();
+        }
+    }
+
     pub fn rounded(&self) -> Scores {
         Scores {
             fit: self.fit.rounded(),
@@ -182,6 +214,9 @@ pub struct Assessment {
     pub stage_reason: String,
     /// Distinct people active within the qualification window.
     pub active_people: u32,
+    /// What a learned priority (and `abm tune`) reads.
+    #[serde(skip)]
+    pub features: features::Features,
 }
 
 /// Scores one account as of `as_of` (microseconds since the Unix epoch).
@@ -196,15 +231,29 @@ pub fn assess(
     let engagement_state =
         engagement::EngagementState::from_facts(&config.engagement, facts, as_of);
     let engagement = engagement_state.score(&config.engagement, as_of);
-    let priority = priority::score(&config.priority, &fit, &intent, &engagement);
-    let active_people =
-        engagement_state.people_active_since(as_of - days(config.stages.qualified_window_days.0));
-    let scores = Scores {
+    let mut scores = Scores {
         fit,
         intent,
         engagement,
-        priority,
+        priority: Score::default(),
     };
+    let features = features::features(
+        facts,
+        &scores,
+        &engagement_state,
+        &config.engagement,
+        &config.intent,
+        as_of,
+    );
+    scores.priority = priority::score(
+        &config.priority,
+        &scores.fit,
+        &scores.intent,
+        &scores.engagement,
+        &features,
+    );
+    let active_people =
+        engagement_state.people_active_since(as_of - days(config.stages.qualified_window_days.0));
     let (stage, stage_reason) =
         stage::stage_of(&config.stages, facts, &scores, &engagement_state, as_of);
     Assessment {
@@ -212,6 +261,7 @@ pub fn assess(
         stage,
         stage_reason,
         active_people,
+        features,
     }
 }
 
@@ -226,6 +276,12 @@ pub(crate) fn days(count: u32) -> i64 {
 pub(crate) fn decay(age: i64, half_life_days: u32) -> f64 {
     let half_life = days(half_life_days.max(1)) as f64;
     (-(age.max(0) as f64) / half_life).exp2()
+}
+
+/// The UTC calendar day of an instant (microseconds).
+pub(crate) fn day_of(micros: i64) -> Option<jiff::civil::Date> {
+    let timestamp = jiff::Timestamp::from_microsecond(micros).ok()?;
+    Some(timestamp.to_zoned(jiff::tz::TimeZone::UTC).date())
 }
 
 /// A number the way contributions name it: `1,200`.

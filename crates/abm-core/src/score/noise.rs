@@ -36,7 +36,7 @@ pub fn mark(config: &NoiseConfig, activities: &mut [ScoredActivity]) {
                 *counts.entry(activity.person).or_default() += 1;
             }
             for activity in run.iter_mut() {
-                activity.noise = activity.person != Person::Anonymous
+                activity.noise = !activity.person.is_anonymous()
                     && counts.get(&activity.person).is_some_and(|&n| n > limit);
             }
         }
@@ -49,7 +49,7 @@ pub fn mark(config: &NoiseConfig, activities: &mut [ScoredActivity]) {
             }
             ActivityKind::EmailOpen | ActivityKind::EmailClick
                 if window > 0
-                    && activity.person != Person::Anonymous
+                    && !activity.person.is_anonymous()
                     && last_send
                         .get(&activity.person)
                         .is_some_and(|&sent| activity.at - sent <= window) =>
@@ -69,7 +69,7 @@ mod tests {
         ScoredActivity {
             at: at_seconds * 1_000_000,
             kind,
-            person: Person::Contact(person),
+            person: Person::contact(person),
             topic: None,
             noise: false,
         }

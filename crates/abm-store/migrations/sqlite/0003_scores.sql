@@ -1,6 +1,7 @@
 -- abm schema, version 3, SQLite: the scores. Never edit once released.
 
--- The latest scores of each account, with every contribution (JSON of abm_core Scores).
+-- The latest scores of each account (their contributions are recomputed when asked for:
+-- `abm account DOMAIN --why` scores that account as of scored_at).
 CREATE TABLE account_scores (
     account_id    INTEGER PRIMARY KEY REFERENCES accounts(id),
     scored_at     INTEGER NOT NULL,
@@ -9,8 +10,7 @@ CREATE TABLE account_scores (
     engagement    REAL NOT NULL,
     priority      REAL NOT NULL,
     stage         TEXT NOT NULL,
-    stage_reason  TEXT NOT NULL,
-    contributions TEXT NOT NULL
+    stage_reason  TEXT NOT NULL
 );
 CREATE INDEX account_scores_priority ON account_scores(priority DESC);
 

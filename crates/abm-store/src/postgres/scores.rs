@@ -2,11 +2,11 @@
 //! and the stage changes.
 
 use crate::scores::{
-    self, SaveOutcome, SavePlan, SavedScore, ScoringAccount, ScoringActivity, StageChange,
-    StoredScore,
+    self, SaveOutcome, SavedScore, ScoringAccount, ScoringActivity, StageChange, StoredScore,
 };
 use crate::{Result, StoreError};
 use abm_core::AccountId;
+use abm_core::score::ScoreValues;
 use abm_core::score::facts::{IntentWeek, OpportunityFact};
 use jiff::Timestamp;
 use postgres::fallible_iterator::FallibleIterator;
@@ -44,16 +44,18 @@ pub(super) fn activities(
     client: &mut Client,
     accounts: Option<&[AccountId]>,
     until: i64,
+    seqs: Option<(i64, i64)>,
     visit: &mut dyn FnMut(ScoringActivity<'_>),
 ) -> Result<()> {
+    let (first, last) = seqs.unwrap_or((i64::MIN, i64::MAX));
     let until = Timestamp::from_microsecond(until)
         .map_err(|error| StoreError::Corrupt(format!("scoring time: {error}")))?;
     let ids: Vec<i64> = accounts.unwrap_or_default().iter().map(|a| a.0).collect();
     let (sql, parameters): (&str, Vec<&(dyn ToSql + Sync)>) = match accounts {
         None => (
             "SELECT account_id, occurred_at, kind, contact_id, email, url, topic FROM activities \
-             WHERE account_id IS NOT NULL AND occurred_at <= $1",
-            vec![&until],
+             WHERE seq BETWEEN $2 AND $3 AND account_id IS NOT NULL AND occurred_at <= $1",
+            vec![&until, &first, &last],
         ),
         Some(_) => (
             "SELECT account_id, occurred_at, kind, contact_id, email, url, topic FROM activities \
@@ -67,10 +69,10 @@ pub(super) fn activities(
         visit(ScoringActivity {
             account: AccountId(row.get(0)),
             at: micros(row.get(1)),
-            kind: row.get(2),
+            kind: row.get::<_, &str>(2).as_bytes(),
             contact: row.get(3),
-            email: row.get(4),
-            url: row.get(5),
+            email: row.get::<_, Option<&str>>(4).map(str::as_bytes),
+            url: row.get::<_, Option<&str>>(5).map(str::as_bytes),
             topic: row.get(6),
         });
     }
@@ -129,73 +131,70 @@ pub(super) fn opportunities(
     Ok(())
 }
 
+/// Rows per multi-row statement: one round trip writes this many.
+const SAVE_BATCH: usize = 2_000;
+
 pub(super) fn save(
     client: &mut Client,
     scored_at: i64,
     rows: &[SavedScore],
 ) -> Result<SaveOutcome> {
     let mut transaction = client.transaction()?;
-    let mut outcome = SaveOutcome::default();
-    let stored =
-        transaction.prepare("SELECT scored_at, stage FROM account_scores WHERE account_id = $1")?;
+    let stored: std::collections::HashMap<i64, (i64, String)> = transaction
+        .query(
+            "SELECT account_id, scored_at, stage FROM account_scores",
+            &[],
+        )?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    let plan = scores::plan(&stored, scored_at, rows);
+    // Arrays unnested into rows: one statement per batch instead of one per account.
     let upsert = transaction.prepare(
-        "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason, contributions) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+        "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
+         SELECT a, $2, f, i, e, p, s, r FROM UNNEST($1::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[]) AS t(a, f, i, e, p, s, r) \
          ON CONFLICT (account_id) DO UPDATE SET scored_at = excluded.scored_at, fit = excluded.fit, intent = excluded.intent, \
          engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
-         stage_reason = excluded.stage_reason, contributions = excluded.contributions",
+         stage_reason = excluded.stage_reason",
     )?;
-    let change = transaction.prepare(
-        "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES ($1, $2, $3, $4, $5)",
-    )?;
-    for row in rows {
-        let previous: Option<(i64, String)> = transaction
-            .query_opt(&stored, &[&row.account.0])?
-            .map(|r| (r.get(0), r.get(1)));
-        let plan = scores::plan(
-            previous.as_ref().map(|(at, stage)| (*at, stage.as_str())),
-            scored_at,
-            row.stage,
-        );
-        let SavePlan::Write { stage_changed } = plan else {
-            outcome.skipped_newer += 1;
-            continue;
-        };
-        let s = &row.scores;
+    for batch in plan.writes.chunks(SAVE_BATCH) {
+        let ids: Vec<i64> = batch.iter().map(|r| r.account.0).collect();
+        let fit: Vec<f64> = batch.iter().map(|r| r.values.fit).collect();
+        let intent: Vec<f64> = batch.iter().map(|r| r.values.intent).collect();
+        let engagement: Vec<f64> = batch.iter().map(|r| r.values.engagement).collect();
+        let priority: Vec<f64> = batch.iter().map(|r| r.values.priority).collect();
+        let stage: Vec<&str> = batch.iter().map(|r| r.stage.as_str()).collect();
+        let reason: Vec<&str> = batch.iter().map(|r| r.stage_reason.as_str()).collect();
         transaction.execute(
             &upsert,
             &[
-                &row.account.0,
+                &ids,
                 &scored_at,
-                &s.fit.value,
-                &s.intent.value,
-                &s.engagement.value,
-                &s.priority.value,
-                &row.stage.as_str(),
-                &row.stage_reason,
-                &scores::encode_scores(s),
+                &fit,
+                &intent,
+                &engagement,
+                &priority,
+                &stage,
+                &reason,
             ],
         )?;
-        outcome.saved += 1;
-        if stage_changed {
-            transaction.execute(
-                &change,
-                &[
-                    &row.account.0,
-                    &scored_at,
-                    &previous.as_ref().map(|(_, stage)| stage.as_str()),
-                    &row.stage.as_str(),
-                    &row.stage_reason,
-                ],
-            )?;
-            outcome.stage_changes += 1;
-        }
+    }
+    let change = transaction.prepare(
+        "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) \
+         SELECT a, $2, f, t, r FROM UNNEST($1::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(a, f, t, r, n) ORDER BY n",
+    )?;
+    for batch in plan.changes.chunks(SAVE_BATCH) {
+        let ids: Vec<i64> = batch.iter().map(|(r, _)| r.account.0).collect();
+        let from: Vec<Option<&str>> = batch.iter().map(|(_, f)| f.as_deref()).collect();
+        let to: Vec<&str> = batch.iter().map(|(r, _)| r.stage.as_str()).collect();
+        let reason: Vec<&str> = batch.iter().map(|(r, _)| r.stage_reason.as_str()).collect();
+        transaction.execute(&change, &[&ids, &scored_at, &from, &to, &reason])?;
     }
     transaction.commit()?;
-    Ok(outcome)
+    Ok(plan.outcome)
 }
 
-const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.contributions \
+const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.fit, s.intent, s.engagement, s.priority \
                       FROM account_scores s JOIN accounts a ON a.id = s.account_id";
 
 fn stored_row(row: &Row) -> Result<StoredScore> {
@@ -206,7 +205,12 @@ fn stored_row(row: &Row) -> Result<StoredScore> {
         scored_at: row.get(3),
         stage: scores::decode_stage(row.get(4))?,
         stage_reason: row.get(5),
-        scores: scores::decode_scores(row.get(6))?,
+        values: ScoreValues {
+            fit: row.get(6),
+            intent: row.get(7),
+            engagement: row.get(8),
+            priority: row.get(9),
+        },
     })
 }
 

@@ -3,18 +3,25 @@
 
 use crate::codec;
 use crate::scores::{
-    self, SaveOutcome, SavePlan, SavedScore, ScoringAccount, ScoringActivity, StageChange,
-    StoredScore,
+    self, SaveOutcome, SavedScore, ScoringAccount, ScoringActivity, StageChange, StoredScore,
 };
 use crate::{Result, StoreError};
 use abm_core::AccountId;
+use abm_core::score::ScoreValues;
 use abm_core::score::facts::{IntentWeek, OpportunityFact};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 /// A text column borrowed from the row; a non-text value is corrupt data, not a panic.
 fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r str>> {
     row.get_ref(index)?
         .as_str_or_null()
+        .map_err(|error| StoreError::Corrupt(format!("column {index}: {error}")))
+}
+
+/// A text column's bytes, unchecked: see [`ScoringActivity`].
+fn bytes<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r [u8]>> {
+    row.get_ref(index)?
+        .as_bytes_or_null()
         .map_err(|error| StoreError::Corrupt(format!("column {index}: {error}")))
 }
 
@@ -43,29 +50,31 @@ pub(super) fn activities(
     connection: &Connection,
     accounts: Option<&[AccountId]>,
     until: i64,
+    seqs: Option<(i64, i64)>,
     visit: &mut dyn FnMut(ScoringActivity<'_>),
 ) -> Result<()> {
     const COLUMNS: &str =
         "a.account_id, a.occurred_at, a.kind, a.contact_id, a.email, a.url, a.topic";
     let mut each = |row: &rusqlite::Row<'_>| -> Result<()> {
-        let kind = text(row, 2)?.unwrap_or_default();
+        let kind = bytes(row, 2)?.unwrap_or_default();
         visit(ScoringActivity {
             account: AccountId(row.get(0)?),
             at: row.get(1)?,
             kind,
             contact: row.get(3)?,
-            email: text(row, 4)?,
-            url: text(row, 5)?,
+            email: bytes(row, 4)?,
+            url: bytes(row, 5)?,
             topic: text(row, 6)?,
         });
         Ok(())
     };
     match accounts {
         None => {
+            let (first, last) = seqs.unwrap_or((i64::MIN, i64::MAX));
             let mut statement = connection.prepare(&format!(
-                "SELECT {COLUMNS} FROM activities a WHERE a.account_id IS NOT NULL AND a.occurred_at <= ?1"
+                "SELECT {COLUMNS} FROM activities a WHERE a.seq BETWEEN ?2 AND ?3 AND a.account_id IS NOT NULL AND a.occurred_at <= ?1"
             ))?;
-            let mut rows = statement.query([until])?;
+            let mut rows = statement.query(params![until, first, last])?;
             while let Some(row) = rows.next()? {
                 each(row)?;
             }
@@ -162,63 +171,58 @@ pub(super) fn save(
     rows: &[SavedScore],
 ) -> Result<SaveOutcome> {
     let transaction = connection.transaction()?;
-    let mut outcome = SaveOutcome::default();
+    let plan = {
+        let mut statement =
+            transaction.prepare("SELECT account_id, scored_at, stage FROM account_scores")?;
+        let stored = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    (r.get::<_, i64>(1)?, r.get::<_, String>(2)?),
+                ))
+            })?
+            .collect::<rusqlite::Result<std::collections::HashMap<_, _>>>()?;
+        scores::plan(&stored, scored_at, rows)
+    };
     {
-        let mut stored = transaction
-            .prepare("SELECT scored_at, stage FROM account_scores WHERE account_id = ?1")?;
         let mut upsert = transaction.prepare(
-            "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason, contributions) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+            "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
              ON CONFLICT (account_id) DO UPDATE SET scored_at = excluded.scored_at, fit = excluded.fit, intent = excluded.intent, \
              engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
-             stage_reason = excluded.stage_reason, contributions = excluded.contributions",
+             stage_reason = excluded.stage_reason",
         )?;
-        let mut change = transaction.prepare(
-            "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for row in rows {
-            let previous: Option<(i64, String)> = stored
-                .query_row([row.account.0], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let plan = scores::plan(
-                previous.as_ref().map(|(at, stage)| (*at, stage.as_str())),
-                scored_at,
-                row.stage,
-            );
-            let SavePlan::Write { stage_changed } = plan else {
-                outcome.skipped_newer += 1;
-                continue;
-            };
-            let s = &row.scores;
+        for row in &plan.writes {
+            let s = &row.values;
             upsert.execute(params![
                 row.account.0,
                 scored_at,
-                s.fit.value,
-                s.intent.value,
-                s.engagement.value,
-                s.priority.value,
+                s.fit,
+                s.intent,
+                s.engagement,
+                s.priority,
                 row.stage.as_str(),
                 row.stage_reason,
-                scores::encode_scores(s),
             ])?;
-            outcome.saved += 1;
-            if stage_changed {
-                change.execute(params![
-                    row.account.0,
-                    scored_at,
-                    previous.as_ref().map(|(_, stage)| stage.as_str()),
-                    row.stage.as_str(),
-                    row.stage_reason,
-                ])?;
-                outcome.stage_changes += 1;
-            }
+        }
+        let mut change = transaction.prepare(
+            "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (row, from) in &plan.changes {
+            change.execute(params![
+                row.account.0,
+                scored_at,
+                from.as_deref(),
+                row.stage.as_str(),
+                row.stage_reason,
+            ])?;
         }
     }
     transaction.commit()?;
-    Ok(outcome)
+    Ok(plan.outcome)
 }
 
-const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.contributions \
+const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.fit, s.intent, s.engagement, s.priority \
                       FROM account_scores s JOIN accounts a ON a.id = s.account_id";
 
 fn stored_row(row: &rusqlite::Row<'_>) -> Result<StoredScore> {
@@ -229,7 +233,12 @@ fn stored_row(row: &rusqlite::Row<'_>) -> Result<StoredScore> {
         scored_at: row.get(3)?,
         stage: scores::decode_stage(&row.get::<_, String>(4)?)?,
         stage_reason: row.get(5)?,
-        scores: scores::decode_scores(text(row, 6)?.unwrap_or_default())?,
+        values: ScoreValues {
+            fit: row.get(6)?,
+            intent: row.get(7)?,
+            engagement: row.get(8)?,
+            priority: row.get(9)?,
+        },
     })
 }
 

@@ -44,7 +44,7 @@ pub fn run(context: &Context, args: &BacktestArgs) -> Result<ExitCode> {
     let mut store = context.open_store()?;
     let mut results: Vec<(String, Backtest)> = Vec::new();
     for (name, config) in &setups {
-        let scoring = scoring::compute(store.as_mut(), config, as_of, None)?;
+        let scoring = scoring::compute(store.as_mut(), config, as_of, None, scoring::Keep::Values)?;
         let Some(backtest) = evaluate_scoring(&scoring, horizon) else {
             bail!("--as-of {}: not a date abm can score at", args.as_of);
         };

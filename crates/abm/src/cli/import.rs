@@ -70,6 +70,10 @@ pub struct ImportArgs {
     /// Check and count everything, then change nothing
     #[arg(long)]
     dry_run: bool,
+    /// Do not rescore the accounts the import touched (for a series of bulk loads: run
+    /// `abm score` once after the last)
+    #[arg(long)]
+    no_score: bool,
     /// How to print the summary
     #[arg(long, value_enum, default_value = "table")]
     report: ReportFormat,
@@ -155,11 +159,15 @@ pub fn run(context: &Context, args: &ImportArgs) -> Result<ExitCode> {
                 ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             }
             // Scores follow the data: the accounts this import touched are rescored now.
-            let rescored = super::scores::rescore_after_import(
-                store.as_mut(),
-                &config,
-                report.touched_accounts.as_deref(),
-            )?;
+            let rescored = if args.no_score {
+                0
+            } else {
+                super::scores::rescore_after_import(
+                    store.as_mut(),
+                    &config,
+                    report.touched_accounts.as_deref(),
+                )?
+            };
             if rescored > 0 && args.report == ReportFormat::Table {
                 println!("  {:<14}  {}", "rescored", output::thousands(rescored));
             }

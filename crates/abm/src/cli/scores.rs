@@ -7,7 +7,7 @@ use super::config::Config;
 use super::when;
 use crate::output::{self, OutputFormat};
 use abm_core::Domain;
-use abm_core::score::{Score, Scores, Stage};
+use abm_core::score::{Score, ScoreValues, Stage};
 use abm_engine::scoring::{self, ScoredAccount};
 use abm_store::{StageChange, Store, StoredScore};
 use anyhow::{Result, bail};
@@ -56,7 +56,7 @@ pub struct AccountArgs {
 struct Ranked {
     domain: String,
     name: Option<String>,
-    scores: Scores,
+    values: ScoreValues,
     stage: Stage,
     stage_reason: String,
     /// Tiers arrive with the target account list; until then every account is untiered.
@@ -68,7 +68,7 @@ impl Ranked {
         Ranked {
             domain: stored.domain,
             name: stored.name,
-            scores: stored.scores,
+            values: stored.values,
             stage: stored.stage,
             stage_reason: stored.stage_reason,
             tier: None,
@@ -79,7 +79,7 @@ impl Ranked {
         Ranked {
             domain: scored.domain,
             name: scored.name,
-            scores: scored.assessment.scores,
+            values: scored.assessment.scores.values(),
             stage: scored.assessment.stage,
             stage_reason: scored.assessment.stage_reason,
             tier: None,
@@ -89,10 +89,9 @@ impl Ranked {
 
 fn sort_ranked(rows: &mut [Ranked]) {
     rows.sort_by(|a, b| {
-        b.scores
+        b.values
             .priority
-            .value
-            .total_cmp(&a.scores.priority.value)
+            .total_cmp(&a.values.priority)
             .then_with(|| a.domain.cmp(&b.domain))
     });
 }
@@ -176,7 +175,7 @@ pub fn run_accounts(context: &Context, args: &AccountsArgs) -> Result<ExitCode> 
     let mut rows: Vec<Ranked> = match &args.as_of {
         Some(as_of) => {
             let as_of = when::as_of(Some(as_of), jiff::Timestamp::now())?;
-            scoring::compute(store.as_mut(), &config, as_of, None)?
+            scoring::compute(store.as_mut(), &config, as_of, None, scoring::Keep::Values)?
                 .accounts
                 .into_iter()
                 .map(Ranked::from_scored)
@@ -232,10 +231,10 @@ fn print_ranked(rows: &[Ranked], format: OutputFormat) -> Result<()> {
         .map(|row| AccountRow {
             domain: &row.domain,
             name: row.name.as_deref(),
-            priority: one_decimal(row.scores.priority.value),
-            fit: one_decimal(row.scores.fit.value),
-            intent: one_decimal(row.scores.intent.value),
-            engagement: one_decimal(row.scores.engagement.value),
+            priority: one_decimal(row.values.priority),
+            fit: one_decimal(row.values.fit),
+            intent: one_decimal(row.values.intent),
+            engagement: one_decimal(row.values.engagement),
             stage: row.stage.as_str(),
             tier: row.tier.as_deref(),
         })
@@ -318,27 +317,27 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
     let Some((id, _account)) = store.account_by_domain(&domain)? else {
         bail!("no account owns the domain {domain}; `abm accounts` lists the accounts");
     };
-    let stored = if args.as_of.is_none() {
-        store.stored_score(id)?
-    } else {
-        None
+    // The stored scores say when the account was last scored; its contributions are
+    // recomputed as of that instant (the same data gives the same values), or as of --as-of.
+    let as_of = match (&args.as_of, store.stored_score(id)?) {
+        (Some(text), _) => when::as_of(Some(text), jiff::Timestamp::now())?,
+        (None, Some(stored)) => stored.scored_at,
+        (None, None) => jiff::Timestamp::now().as_microsecond(),
     };
-    let (row, scored_at) = match stored {
-        Some(stored) => {
-            let at = stored.scored_at;
-            (Ranked::from_stored(stored), at)
-        }
-        None => {
-            let as_of = when::as_of(args.as_of.as_deref(), jiff::Timestamp::now())?;
-            let scoring = scoring::compute(store.as_mut(), &config, as_of, Some(&[id]))?;
-            let Some(scored) = scoring.accounts.into_iter().next() else {
-                bail!("the account {domain} could not be scored");
-            };
-            (Ranked::from_scored(scored), as_of)
-        }
+    let scoring = scoring::compute(
+        store.as_mut(),
+        &config,
+        as_of,
+        Some(&[id]),
+        scoring::Keep::Contributions,
+    )?;
+    let Some(scored) = scoring.accounts.into_iter().next() else {
+        bail!("the account {domain} could not be scored");
     };
+    let scores = scored.assessment.scores.clone();
+    let (row, scored_at) = (Ranked::from_scored(scored), as_of);
     let history = store.stage_history(id)?;
-    let shown = row.scores.rounded();
+    let shown = scores.rounded();
     match args.format {
         OutputFormat::Json => {
             let history: Vec<serde_json::Value> = history
@@ -441,6 +440,10 @@ pub fn rescore_after_import(
     if touched.is_some_and(<[_]>::is_empty) {
         return Ok(0);
     }
+    // Reading a few accounts' activities goes through the (account, time) index; past a
+    // quarter of all accounts one scan of the log is cheaper than that many range reads.
+    let accounts = store.counts()?.accounts;
+    let touched = touched.filter(|list| (list.len() as u64) * 4 < accounts);
     let as_of = jiff::Timestamp::now().as_microsecond();
     let (scoring, _) = scoring::rescore(store, &config.scoring(), as_of, touched)?;
     Ok(scoring.accounts.len() as u64)
