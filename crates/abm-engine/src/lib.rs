@@ -9,5 +9,6 @@
 
 pub mod backtest;
 pub mod scoring;
+pub mod tune;
 
 pub use scoring::{Keep, ScoredAccount, Scoring, compute, rescore};

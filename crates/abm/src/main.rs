@@ -49,6 +49,8 @@ enum Command {
     Account(cli::scores::AccountArgs),
     /// How well the scoring would have predicted new pipeline, from the team's own history
     Backtest(cli::backtest::BacktestArgs),
+    /// Learn a priority from the team's history and write it as a config for review
+    Tune(cli::tune::TuneArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,5 +103,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Accounts(args) => cli::scores::run_accounts(&context, &args),
         Command::Account(args) => cli::scores::run_account(&context, &args),
         Command::Backtest(args) => cli::backtest::run(&context, &args),
+        Command::Tune(args) => cli::tune::run(&context, &args),
     }
 }

@@ -348,3 +348,83 @@ fn the_demo_is_scored_and_the_backtest_compares_with_the_naive_ranking() {
         "{table}"
     );
 }
+
+#[test]
+fn tune_learns_from_history_writes_a_usable_config_and_never_overwrites() {
+    let directory = tempfile::tempdir().unwrap();
+    let url = "sqlite://./world.db";
+    ok(
+        directory.path(),
+        url,
+        &["demo", "--accounts", "1500", "--seed", "21"],
+    );
+    let out = ok(directory.path(), url, &["tune", "--out", "tuned.toml"]);
+    assert!(
+        out.contains("Learned from") && out.contains("Validated as of"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tuned (tuned.toml)") && out.contains("Wrote tuned.toml"),
+        "{out}"
+    );
+    let written = std::fs::read_to_string(directory.path().join("tuned.toml")).unwrap();
+    assert!(written.starts_with("# Written by `abm tune") && written.contains("[priority.model]"));
+    // The file is a complete config: the scores can be listed and explained with it, and a
+    // learned priority still adds up.
+    let json = ok(
+        directory.path(),
+        url,
+        &[
+            "--config",
+            "tuned.toml",
+            "accounts",
+            "--as-of",
+            &days_ago(1)[..10],
+            "--top",
+            "3",
+            "--format",
+            "json",
+        ],
+    );
+    let top: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let domain = top[0]["domain"].as_str().unwrap().to_owned();
+    let why: serde_json::Value = serde_json::from_str(&ok(
+        directory.path(),
+        url,
+        &[
+            "--config",
+            "tuned.toml",
+            "account",
+            &domain,
+            "--why",
+            "--as-of",
+            &days_ago(1)[..10],
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_contributions_add_up(&why);
+    assert!(
+        why["scores"]["priority"]["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "base rate (learned)"),
+        "{why}"
+    );
+    // Never overwritten.
+    let error = fails(directory.path(), url, &["tune", "--out", "tuned.toml"]);
+    assert!(error.contains("tuned.toml exists"), "{error}");
+    assert_eq!(
+        std::fs::read_to_string(directory.path().join("tuned.toml")).unwrap(),
+        written
+    );
+    // Too little history is a clear error, not a model of noise.
+    let small = "sqlite://./small.db";
+    write_world(directory.path());
+    import_world(directory.path(), small);
+    let error = fails(directory.path(), small, &["tune", "--out", "small.toml"]);
+    assert!(error.contains("too little history"), "{error}");
+    assert!(!directory.path().join("small.toml").exists());
+}

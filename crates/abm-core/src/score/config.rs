@@ -403,9 +403,11 @@ pub struct FeatureWeight {
 
 impl Default for PriorityConfig {
     fn default() -> Self {
+        // The ranked list answers "whom now": the in-market signals lead, fit tilts (fit
+        // also gates the qualified stage on its own threshold).
         PriorityConfig {
-            fit: Weight(0.3),
-            intent: Weight(0.3),
+            fit: Weight(0.2),
+            intent: Weight(0.4),
             engagement: Weight(0.4),
             model: None,
         }

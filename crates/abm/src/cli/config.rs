@@ -14,7 +14,7 @@ use std::path::Path;
 /// The file `abm init` writes: every default, documented.
 pub const DEFAULT_FILE: &str = include_str!("abm.default.toml");
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -31,7 +31,7 @@ pub struct Config {
     pub stages: StagesConfig,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityConfig {
     /// Domains to treat as free mail in addition to abm's maintained list (for example a
@@ -93,6 +93,25 @@ impl Config {
                 .iter()
                 .filter_map(|entry| Domain::parse(entry.get_ref()).ok()),
         )
+    }
+
+    /// The same identity settings with another scoring setup (what `abm tune` writes).
+    pub fn with_scoring(&self, scoring: ScoringConfig) -> Config {
+        Config {
+            identity: IdentityConfig {
+                free_mail_domains: self.identity.free_mail_domains.clone(),
+            },
+            fit: scoring.fit,
+            intent: scoring.intent,
+            engagement: scoring.engagement,
+            priority: scoring.priority,
+            stages: scoring.stages,
+        }
+    }
+
+    /// The file's text: every setting, loadable with `--config`.
+    pub fn to_toml(&self) -> Result<String> {
+        Ok(toml::to_string_pretty(self)?)
     }
 
     pub fn scoring(&self) -> ScoringConfig {

@@ -6,6 +6,7 @@ pub mod import;
 pub mod init;
 pub mod scores;
 pub mod status;
+pub mod tune;
 pub mod when;
 
 use anyhow::{Context as _, Result};

@@ -770,22 +770,30 @@ impl World {
                     buyers: buyers(rng, contacts.clone()),
                 });
                 deals.push((created, close, "New Business", true));
-                if rng.random_bool(0.15) {
-                    let start = today - rng.random_range(7..=63);
+                // Customers come back for more at a steady rate over their life with us.
+                let from = (close + 30).max(today - 365);
+                let mut start = from + exponential_days(rng, 365.0 / 0.2);
+                while start < today - 7 {
+                    let end = start + rng.random_range(4..=10) * 7;
                     cycles.push(Cycle {
                         start,
-                        end: start + rng.random_range(4..=10) * 7,
+                        end,
                         close: None,
                         buyers: buyers(rng, contacts.clone()),
                     });
                     if rng.random_bool(0.5) {
                         let created = (start + rng.random_range(7..=28)).min(today - 1);
-                        deals.push((created, 0, "Expansion", false));
+                        deals.push(past_or_open(rng, created, today, "Expansion"));
                     }
+                    start = end + exponential_days(rng, 365.0 / 0.2);
                 }
             } else if !partner {
-                if rng.random_bool((0.09 * propensity).min(1.0)) {
-                    let start = today - rng.random_range(7..=63);
+                // Buying cycles start at a steady rate through the year (the history is
+                // stationary: a backtest at any date sees the same kind of market); about a
+                // third turn into an opportunity, created a few weeks into the cycle.
+                let rate = 0.12 * propensity;
+                let mut start = today - 365 - 70 + exponential_days(rng, 365.0 / rate);
+                while start < today - 7 {
                     let end = start + rng.random_range(4..=10) * 7;
                     cycles.push(Cycle {
                         start,
@@ -795,23 +803,9 @@ impl World {
                     });
                     if rng.random_bool(0.3) {
                         let created = (start + rng.random_range(14..=(end - start))).min(today - 1);
-                        deals.push((created, 0, "New Business", false));
+                        deals.push(past_or_open(rng, created, today, "New Business"));
                     }
-                }
-                if rng.random_bool(0.08) {
-                    let start = today - rng.random_range(120..=365);
-                    let end = start + rng.random_range(4..=10) * 7;
-                    cycles.push(Cycle {
-                        start,
-                        end,
-                        close: None,
-                        buyers: buyers(rng, contacts.clone()),
-                    });
-                    if rng.random_bool(0.15) {
-                        let created = start + rng.random_range(14..=(end - start));
-                        let close = (created + rng.random_range(20..=120)).min(today - 1);
-                        deals.push((created, close, "New Business", false));
-                    }
+                    start = end + exponential_days(rng, 365.0 / rate);
                 }
             }
             for (created, close, kind, won) in deals {
@@ -1196,26 +1190,28 @@ fn write_opportunities(world: &World, csv: &mut Csv) -> std::io::Result<()> {
 fn write_intent(world: &World, csv: &mut Csv) -> std::io::Result<()> {
     let rng = &mut stream(world.seed, 6);
     let latest = monday_on_or_before(world.today - 1);
-    let weeks: Vec<i64> = (0..12).rev().map(|back| latest - 7 * back).collect();
+    // A year of weekly files, as a team that imports its provider's file every week has.
+    let weeks: Vec<i64> = (0..52).rev().map(|back| latest - 7 * back).collect();
     // (week index, company, topic, score); company indexes accounts, then unknown companies.
     let mut rows: Vec<IntentRow> = Vec::new();
     let first_week = weeks.first().copied().unwrap_or(world.today);
     for (index, account) in world.accounts.iter().enumerate() {
         // The surge starts a couple of weeks before people show up on the website.
-        let surge = account
+        let surges: Vec<(i64, i64)> = account
             .cycles
             .iter()
             .map(|cycle| (cycle.start - 14, cycle.end))
-            .find(|(from, to)| *to > first_week && *from < world.today);
-        if surge.is_some() || rng.random_bool(0.24) {
-            research(rng, &mut rows, &weeks, index as u32, surge);
+            .filter(|(from, to)| *to > first_week && *from < world.today)
+            .collect();
+        if !surges.is_empty() || rng.random_bool(0.24) {
+            research(rng, &mut rows, &weeks, index as u32, &surges);
         }
     }
     let known_rows = rows.len();
     let mut company = 0;
     while rows.len() < known_rows + known_rows / 19 && company < world.unknown.len() {
         let company_index = (world.accounts.len() + company) as u32;
-        research(rng, &mut rows, &weeks, company_index, None);
+        research(rng, &mut rows, &weeks, company_index, &[]);
         company += 1;
     }
     let domain_of = |company: u32| company_of(world, company);
@@ -1238,18 +1234,18 @@ fn write_intent(world: &World, csv: &mut Csv) -> std::io::Result<()> {
 /// the unknown companies.
 type IntentRow = (u8, u32, u8, u8);
 
-/// One company's research over the weeks: 1–4 topics; with a surge window, the first
-/// topic (one of ours) and perhaps others score 60 and above in every week it covers.
+/// One company's research over the weeks: 1–4 topics; within its surge windows, the first
+/// topic (one of ours) and perhaps others score 60 and above in every week they cover.
 fn research(
     rng: &mut StdRng,
     rows: &mut Vec<IntentRow>,
     weeks: &[i64],
     company: u32,
-    surge: Option<(i64, i64)>,
+    surges: &[(i64, i64)],
 ) {
     let mut topics: Vec<u8> = Vec::new();
     let wanted = rng.random_range(1..=4);
-    if surge.is_some() {
+    if !surges.is_empty() {
         topics.push(pick(rng, CORE_TOPICS));
     }
     while topics.len() < wanted {
@@ -1259,10 +1255,12 @@ fn research(
         }
     }
     for (position, topic) in topics.iter().enumerate() {
-        let surging_topic = surge.is_some() && (position == 0 || rng.random_bool(0.5));
+        let surging_topic = !surges.is_empty() && (position == 0 || rng.random_bool(0.5));
         for (week, monday) in weeks.iter().enumerate() {
-            let surging =
-                surging_topic && surge.is_some_and(|(from, to)| *monday + 7 > from && *monday < to);
+            let surging = surging_topic
+                && surges
+                    .iter()
+                    .any(|(from, to)| *monday + 7 > *from && *monday < *to);
             let score = if surging {
                 60 + (rng.random_range(0..=40) + rng.random_range(0..=40)) / 2
             } else if rng.random_bool(0.45) {
@@ -2136,6 +2134,27 @@ fn website_form(rng: &mut StdRng, domain: &str, country: &Country) -> String {
         82..90 => format!("https://{domain}/"),
         90..96 => format!("http://www.{domain}"),
         _ => format!("https://www.{domain}/home"),
+    }
+}
+
+/// Days until the next event of a process that happens every `mean` days on average.
+fn exponential_days(rng: &mut StdRng, mean: f64) -> i64 {
+    let uniform: f64 = rng.random_range(f64::EPSILON..1.0);
+    (-uniform.ln() * mean).round() as i64 + 1
+}
+
+/// A deal created on `created`: still open when recent, else closed lost after 20–120 days.
+fn past_or_open(
+    rng: &mut StdRng,
+    created: i64,
+    today: i64,
+    kind: &'static str,
+) -> (i64, i64, &'static str, bool) {
+    let close = created + rng.random_range(20..=120);
+    if close >= today {
+        (created, 0, kind, false)
+    } else {
+        (created, close, kind, false)
     }
 }
 
