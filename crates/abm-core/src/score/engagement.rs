@@ -8,7 +8,7 @@
 use crate::entity::ActivityKind;
 use crate::score::config::EngagementConfig;
 use crate::score::facts::{AccountFacts, Person, ScoredActivity};
-use crate::score::{Contribution, MICROS_PER_DAY, Score, days, decay};
+use crate::score::{Contribution, Score, days, decay};
 use std::collections::HashMap;
 
 const KINDS: usize = ActivityKind::ALL.len();
@@ -155,12 +155,12 @@ impl EngagementState {
         let total: f64 = by_kind.iter().map(|(_, value)| value).sum();
         if total > 0.0 {
             for (kind, value) in by_kind {
-                let latest_days = (as_of - self.kinds[kind].latest) / MICROS_PER_DAY;
                 parts.push(Contribution {
                     name: format!(
-                        "{} × {} (latest {latest_days} days ago)",
+                        "{} × {} (latest {})",
                         self.counts[kind],
-                        ActivityKind::ALL[kind].as_str()
+                        ActivityKind::ALL[kind].as_str(),
+                        crate::score::days_ago(as_of - self.kinds[kind].latest)
                     ),
                     points: volume * value / total,
                 });
@@ -186,7 +186,7 @@ impl EngagementState {
         if self.latest != i64::MIN {
             let age = as_of - self.latest;
             parts.push(Contribution {
-                name: format!("latest activity {} days ago", age / MICROS_PER_DAY),
+                name: format!("latest activity {}", crate::score::days_ago(age)),
                 points: config.recency_points.0 * decay(age, config.recency_days.0),
             });
         }
@@ -233,7 +233,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const DAY: i64 = MICROS_PER_DAY;
+    const DAY: i64 = crate::score::MICROS_PER_DAY;
 
     fn act(day: i64, kind: ActivityKind, person: i64) -> ScoredActivity {
         ScoredActivity {

@@ -122,14 +122,15 @@ fn employee_band(employees: u64) -> Option<&'static str> {
         .map(|band| band.2)
 }
 
-/// Points for a lift, on the attribute's own scale: its best value earns the full points,
-/// no lift none, a value customers avoid as strongly costs half. An attribute whose best
-/// value is barely above 1 tells nothing and earns nothing.
+/// Points for a lift, on the attribute's own scale: its best value earns the full points
+/// when customers have it at least twice as often as accounts in general (weaker evidence
+/// earns in proportion), no lift none, a value customers avoid costs up to half. An attribute
+/// whose best value is barely above 1 tells nothing and earns nothing.
 fn lift_points(lift: f64, best: f64, full: f64) -> f64 {
     if best < 1.1 {
         return 0.0;
     }
-    (lift.ln() / best.ln()).clamp(-0.5, 1.0) * full
+    (lift.ln() / best.max(2.0).ln()).clamp(-0.5, 1.0) * full
 }
 
 fn times(lift: f64) -> String {

@@ -171,9 +171,12 @@ fn first_party(
             * relevance(config, name)
             * 5.0
             * (1.0 - (-decayed / 5.0).exp());
-        let days_ago = (as_of - latest) / MICROS_PER_DAY;
         parts.push(Contribution {
-            name: format!("research '{name}': {visits} visits, latest {days_ago} days ago"),
+            name: format!(
+                "research '{name}': {}, latest {}",
+                crate::score::count(visits, "visit"),
+                crate::score::days_ago(as_of - latest)
+            ),
             points,
         });
     }

@@ -284,6 +284,25 @@ pub(crate) fn day_of(micros: i64) -> Option<jiff::civil::Date> {
     Some(timestamp.to_zoned(jiff::tz::TimeZone::UTC).date())
 }
 
+/// `1 visit`, `3 visits`.
+pub(crate) fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", thousands(n))
+    }
+}
+
+/// `today`, `yesterday`, `5 days ago`.
+pub(crate) fn days_ago(micros: i64) -> String {
+    match micros / MICROS_PER_DAY {
+        ..=0 => "today".into(),
+        1 => "yesterday".into(),
+        days => format!("{days} days ago"),
+    }
+}
+
 /// A number the way contributions name it: `1,200`.
 pub(crate) fn thousands(value: u64) -> String {
     let digits = value.to_string();
