@@ -35,3 +35,27 @@ n = len(rows)
 mean = lambda i: sum(float(r[i]) for r in rows) / n
 print("mean   %-10s %8.3f %8.2f %8.3f %8.2f %6s %6.3f %6.3f %6.3f" % ("", mean(2), mean(3), mean(4), mean(5), "", mean(7), mean(8), mean(9)))
 PY
+# abm tune on each world (as of today: validated at the latest complete 90-day horizon).
+echo
+printf '%-6s %-12s %8s %8s %8s %8s %8s %8s\n' seed validated auc lift10 tunedauc tunedlift naiveauc naivelift
+for seed in $seeds; do
+  db="sqlite://$work/world-$seed.db"
+  "$abm" --config "$config" --database-url "$db" tune --out "$work/tuned-$seed.toml" > "$work/tune-$seed.txt"
+  python3 - "$seed" "$work/tune-$seed.txt" <<'PY'
+import re, sys
+text = open(sys.argv[2]).read()
+day = re.search(r"Validated as of (\S+)", text).group(1)
+def row(label):
+    m = re.search(r"^  " + label + r".*?\s([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)$", text, re.M)
+    return float(m.group(1)), float(m.group(2))
+(a, l), (ta, tl), (na, nl) = row("current"), row("tuned"), row("activity count")
+print("%-6s %-12s %8.3f %8.2f %8.3f %8.2f %8.3f %8.2f" % (sys.argv[1], day, a, l, ta, tl, na, nl))
+PY
+done | tee "$work/tuned"
+python3 - "$work/tuned" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+n = len(rows)
+mean = lambda i: sum(float(r[i]) for r in rows) / n
+print("mean   %-12s %8.3f %8.2f %8.3f %8.2f %8.3f %8.2f" % ("", mean(2), mean(3), mean(4), mean(5), mean(6), mean(7)))
+PY

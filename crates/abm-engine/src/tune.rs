@@ -1,8 +1,8 @@
 //! `abm tune`: learns a priority from the team's own history. Training examples are built at
 //! several cut dates before the validation cut (features as of each cut; label: an
 //! opportunity created within the horizon after it); a regularised logistic model
-//! (linfa-logistic) is fitted on standardised features, its regularisation chosen on the
-//! latest training cut; then the tuned and the current setup are both evaluated at the
+//! (linfa-logistic) is fitted on standardised features, its regularisation chosen by
+//! leave-one-cut-out; then the tuned and the current setup are both evaluated at the
 //! validation cut — the latest one whose horizon is complete by the tuning date. Nothing
 //! after the tuning date is read, and no training label reaches past the validation cut.
 
@@ -19,7 +19,7 @@ use ndarray::{Array1, Array2};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Regularisation strengths tried (linfa's `alpha`, the weight of the L2 penalty).
-const ALPHAS: [f64; 4] = [0.01, 0.1, 1.0, 10.0];
+const ALPHAS: [f64; 5] = [0.1, 1.0, 10.0, 100.0, 1000.0];
 /// Fewer positive examples than this and nothing worth trusting can be learned.
 const MIN_POSITIVES: usize = 10;
 
@@ -222,29 +222,41 @@ pub fn tune(
         .collect();
     let scaling = standardisation(&all_rows);
 
-    // The regularisation: fitted on the older cuts, judged on the latest training cut.
+    // The regularisation, by leave-one-cut-out: for each candidate, a model fitted on the
+    // other cuts is judged on each cut in turn; the best mean AUC wins.
     let mut alpha = 1.0;
     if per_cut.len() > 1 {
-        let (latest, older) = per_cut
-            .split_first()
-            .ok_or(TuneError::BadDate(validation))?;
-        let older_rows: Vec<_> = older.iter().flat_map(|e| e.rows.iter().copied()).collect();
-        let older_labels: Vec<bool> = older
-            .iter()
-            .flat_map(|e| e.labels.iter().copied())
-            .collect();
-        let has_both = older_labels.iter().any(|l| *l) && older_labels.iter().any(|l| !*l);
-        if has_both && latest.labels.iter().any(|l| *l) {
-            let held_out = matrix(&latest.rows, &scaling);
-            let mut best = f64::MIN;
-            for candidate in ALPHAS {
-                let (intercept, weights) =
-                    fit(matrix(&older_rows, &scaling), &older_labels, candidate)?;
-                let auc = auc_of(intercept, &weights, &held_out, &latest.labels);
-                if auc > best + 1e-9 {
-                    best = auc;
-                    alpha = candidate;
+        let mut best = f64::MIN;
+        for candidate in ALPHAS {
+            let mut total = 0.0;
+            let mut judged = 0;
+            for held in 0..per_cut.len() {
+                let held_out = &per_cut[held];
+                if !held_out.labels.iter().any(|l| *l) {
+                    continue;
                 }
+                let others = per_cut
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, _)| *index != held);
+                let (rows, labels): (Vec<_>, Vec<_>) = others
+                    .flat_map(|(_, e)| e.rows.iter().copied().zip(e.labels.iter().copied()))
+                    .unzip();
+                if !labels.iter().any(|l| *l) {
+                    continue;
+                }
+                let (intercept, weights) = fit(matrix(&rows, &scaling), &labels, candidate)?;
+                total += auc_of(
+                    intercept,
+                    &weights,
+                    &matrix(&held_out.rows, &scaling),
+                    &held_out.labels,
+                );
+                judged += 1;
+            }
+            if judged > 0 && total / f64::from(judged) > best + 1e-9 {
+                best = total / f64::from(judged);
+                alpha = candidate;
             }
         }
     }
