@@ -9,8 +9,9 @@
 use crate::backtest::{converted, open_at};
 use crate::scoring::{Keep, Loaded, assess_all, day_of, load};
 use abm_core::score::ScoringConfig;
-use abm_core::score::config::{Days, FeatureWeight, PriorityModel};
+use abm_core::score::config::{Days, FeatureWeight, Lookalike, PriorityModel};
 use abm_core::score::features::NAMES;
+use abm_core::score::fit::lookalike_keys;
 use abm_core::score::metrics::{Evaluation, evaluate};
 use abm_store::{Store, StoreError};
 use linfa::prelude::*;
@@ -59,6 +60,8 @@ pub struct Tuned {
     pub current: Evaluation,
     pub tuned: Evaluation,
     pub naive: Evaluation,
+    /// Customers the look-alike model learned from (as of the tuning date); 0 when too few.
+    pub lookalike_customers: usize,
     /// Each feature alone: (name, AUC over the training examples, AUC at validation).
     pub feature_auc: Vec<(&'static str, f64, f64)>,
 }
@@ -164,6 +167,63 @@ fn auc_of(intercept: f64, weights: &[f64], x: &Array2<f64>, labels: &[bool]) -> 
     abm_core::score::metrics::auc(&pairs)
 }
 
+/// A value must be held by this many accounts to get a look-alike weight.
+const LOOKALIKE_SUPPORT: usize = 10;
+
+/// The look-alike model: which attribute values distinguish the customers as of `day` from
+/// the other accounts (a logistic model over one-hot values). `None` with too few customers.
+fn learn_lookalike(
+    loaded: &Loaded,
+    day: jiff::civil::Date,
+) -> Result<Option<(Lookalike, usize)>, TuneError> {
+    let keys: Vec<Vec<String>> = loaded
+        .accounts
+        .iter()
+        .map(|a| lookalike_keys(&a.facts))
+        .collect();
+    let labels: Vec<bool> = loaded
+        .accounts
+        .iter()
+        .map(|a| a.facts.customer_on(day))
+        .collect();
+    let customers = labels.iter().filter(|l| **l).count();
+    if customers < MIN_POSITIVES || labels.len() - customers < MIN_POSITIVES {
+        return Ok(None);
+    }
+    let mut support: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for account in &keys {
+        for key in account {
+            *support.entry(key.as_str()).or_default() += 1;
+        }
+    }
+    let vocabulary: Vec<&str> = support
+        .into_iter()
+        .filter(|(_, count)| *count >= LOOKALIKE_SUPPORT)
+        .map(|(key, _)| key)
+        .collect();
+    let column: std::collections::HashMap<&str, usize> = vocabulary
+        .iter()
+        .enumerate()
+        .map(|(i, key)| (*key, i))
+        .collect();
+    let mut x = Array2::<f64>::zeros((keys.len(), vocabulary.len()));
+    for (row, account) in keys.iter().enumerate() {
+        for key in account {
+            if let Some(&col) = column.get(key.as_str()) {
+                x[[row, col]] = 1.0;
+            }
+        }
+    }
+    let (intercept, weights) = fit(x, &labels, 1.0)?;
+    let weights = vocabulary
+        .iter()
+        .zip(weights)
+        .filter(|(_, w)| w.abs() > 1e-3)
+        .map(|(key, w)| ((*key).to_owned(), w))
+        .collect();
+    Ok(Some((Lookalike { intercept, weights }, customers)))
+}
+
 pub fn tune(
     store: &mut dyn Store,
     config: &ScoringConfig,
@@ -181,6 +241,23 @@ pub fn tune(
     base.priority.model = None;
 
     let loaded = load(store, &base, options.as_of, None)?;
+    // The look-alike fit: learned from the customers as of the validation cut for training
+    // and validation (so validation never sees a later customer), and again as of the tuning
+    // date for the file written. A config with ICP rules or its own look-alike keeps them.
+    let validation_day = day_of(validation).ok_or(TuneError::BadDate(validation))?;
+    let learns_lookalike = config.fit.lookalike.is_none() && config.fit.profile.enabled;
+    let (lookalike_then, lookalike_now) = if learns_lookalike {
+        let now_day = day_of(options.as_of).ok_or(TuneError::BadDate(options.as_of))?;
+        (
+            learn_lookalike(&loaded, validation_day)?,
+            learn_lookalike(&loaded, now_day)?,
+        )
+    } else {
+        (None, None)
+    };
+    if let Some((lookalike, _)) = &lookalike_then {
+        base.fit.lookalike = Some(lookalike.clone());
+    }
     // A cut needs a history before it like the one the validation cut has: features of an
     // account whose log starts a week before the cut describe nothing the model will see
     // later. Cuts less than a horizon after the first activity are left out.
@@ -271,7 +348,7 @@ pub fn tune(
         alpha,
         "fitted"
     );
-    let mut tuned_config = config.clone();
+    let mut tuned_config = base.clone();
     tuned_config.priority.model = Some(model_of(
         intercept,
         &weights,
@@ -280,7 +357,6 @@ pub fn tune(
     ));
 
     // Both setups, and the naive ranking, at the validation cut.
-    let validation_day = day_of(validation).ok_or(TuneError::BadDate(validation))?;
     let evaluate_at = |setup: &ScoringConfig| -> (Evaluation, Evaluation) {
         let scoring = assess_all(&loaded, setup, validation, Keep::Values);
         let kept: Vec<_> = scoring
@@ -325,6 +401,10 @@ pub fn tune(
         .collect();
     let (current, naive) = evaluate_at(config);
     let (tuned, _) = evaluate_at(&tuned_config);
+    let lookalike_customers = lookalike_now
+        .as_ref()
+        .map_or(0, |(_, customers)| *customers);
+    tuned_config.fit.lookalike = lookalike_now.map(|(lookalike, _)| lookalike);
     Ok(Tuned {
         config: tuned_config,
         validation_cut: validation_day.to_string(),
@@ -335,6 +415,7 @@ pub fn tune(
         current,
         tuned,
         naive,
+        lookalike_customers,
         feature_auc,
     })
 }

@@ -369,6 +369,10 @@ fn tune_learns_from_history_writes_a_usable_config_and_never_overwrites() {
     );
     let written = std::fs::read_to_string(directory.path().join("tuned.toml")).unwrap();
     assert!(written.starts_with("# Written by `abm tune") && written.contains("[priority.model]"));
+    assert!(
+        written.contains("[fit.lookalike"),
+        "the demo has enough customers to learn from"
+    );
     // The file is a complete config: the scores can be listed and explained with it, and a
     // learned priority still adds up.
     let json = ok(
@@ -405,6 +409,14 @@ fn tune_learns_from_history_writes_a_usable_config_and_never_overwrites() {
     ))
     .unwrap();
     assert_contributions_add_up(&why);
+    assert!(
+        why["scores"]["fit"]["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "look-alike base rate"),
+        "{why}"
+    );
     assert!(
         why["scores"]["priority"]["contributions"]
             .as_array()

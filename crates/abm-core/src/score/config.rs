@@ -118,6 +118,19 @@ pub struct FitConfig {
     pub competitors: CategoryRule,
     /// The look-alike profile learned from the team's customers.
     pub profile: ProfileConfig,
+    /// A look-alike model `abm tune` learned (replaces the profile when present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookalike: Option<Lookalike>,
+}
+
+/// `[fit.lookalike]`: a logistic model of "is a customer" over the account's attribute values
+/// (`industry:software`, `employees:200–999`, `country:germany`, `technology:salesforce`,
+/// `industry:unknown`, …), learned by `abm tune`. Fit is then 100 × the modelled chance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookalike {
+    pub intercept: f64,
+    pub weights: BTreeMap<String, f64>,
 }
 
 /// A band of a number (employees, revenue): `min ≤ value < max`.
@@ -189,6 +202,7 @@ impl Default for FitConfig {
             category: CategoryRule::default(),
             competitors: CategoryRule::default(),
             profile: ProfileConfig::default(),
+            lookalike: None,
         }
     }
 }
@@ -468,6 +482,14 @@ impl ScoringConfig {
         if p.fit.0 + p.intent.0 + p.engagement.0 <= 0.0 {
             return Err(
                 "priority: at least one of fit, intent, engagement must weigh more than 0".into(),
+            );
+        }
+        if let Some(lookalike) = &self.fit.lookalike
+            && (!lookalike.intercept.is_finite()
+                || lookalike.weights.values().any(|w| !w.is_finite()))
+        {
+            return Err(
+                "fit.lookalike: the intercept and every weight must be finite numbers".into(),
             );
         }
         if let Some(model) = &p.model {

@@ -43,7 +43,10 @@ impl Features {
         match NAMES[index] {
             "fit" | "intent" | "engagement" => format!("{} {shown:.0}", NAMES[index]),
             "research_recency" if shown < 0.0 => "no research yet".into(),
-            "research_recency" => format!("research {shown:.0} days ago"),
+            "research_recency" => format!(
+                "research {}",
+                crate::score::days_ago((shown as i64) * crate::score::MICROS_PER_DAY)
+            ),
             "active_days_30" => format!("{shown:.0} active days in 30"),
             "people_30" => format!("{shown:.0} people active in 30 days"),
             "trend" => format!("last 30 days at {shown:.1}× the 60 before"),

@@ -137,10 +137,78 @@ fn times(lift: f64) -> String {
     format!("customers {lift:.1}× as often")
 }
 
+/// The attribute values a look-alike model reads: `industry:software`,
+/// `employees:200–999 employees`, `country:germany`, `technology:salesforce`, and
+/// `…:unknown` for a missing attribute (unknown is a value of its own, not a zero).
+pub fn lookalike_keys(facts: &AccountFacts) -> Vec<String> {
+    let mut keys = Vec::with_capacity(3 + facts.technologies.len());
+    keys.push(match &facts.industry {
+        Some(industry) => format!("industry:{}", industry.to_lowercase()),
+        None => "industry:unknown".into(),
+    });
+    keys.push(match facts.employees.and_then(employee_band) {
+        Some(band) => format!("employees:{band}"),
+        None => "employees:unknown".into(),
+    });
+    keys.push(match &facts.country {
+        Some(country) => format!("country:{}", country.to_lowercase()),
+        None => "country:unknown".into(),
+    });
+    for technology in &facts.technologies {
+        keys.push(format!("technology:{}", technology.to_lowercase()));
+    }
+    keys
+}
+
+/// How a look-alike key reads in a contribution: `industry software`, `uses salesforce`.
+fn describe_key(key: &str) -> String {
+    match key.split_once(':') {
+        Some(("technology", name)) => format!("uses {name}"),
+        Some((attribute, "unknown")) => format!("{attribute} unknown"),
+        Some(("employees", band)) => band.to_owned(),
+        Some((attribute, value)) => format!("{attribute} {value}"),
+        None => key.to_owned(),
+    }
+}
+
+/// `100·σ(b + Σ w)` over the account's keys; the rise from the base rate `100·σ(b)` is shared
+/// among the keys in proportion to their weights through σ's secant slope, so the parts add
+/// up exactly (as a learned priority does).
+fn lookalike_score(
+    model: &crate::score::config::Lookalike,
+    facts: &AccountFacts,
+) -> Vec<Contribution> {
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let terms: Vec<(String, f64)> = lookalike_keys(facts)
+        .into_iter()
+        .filter_map(|key| model.weights.get(&key).map(|w| (key, *w)))
+        .collect();
+    let b = model.intercept;
+    let z = b + terms.iter().map(|(_, w)| w).sum::<f64>();
+    let base = 100.0 * sigmoid(b);
+    let value = 100.0 * sigmoid(z);
+    let slope = if (z - b).abs() > 1e-12 {
+        (value - base) / (z - b)
+    } else {
+        100.0 * sigmoid(b) * (1.0 - sigmoid(b))
+    };
+    let mut parts = vec![part("look-alike base rate".into(), base)];
+    for (key, weight) in terms {
+        parts.push(part(
+            format!("{} (look-alike)", describe_key(&key)),
+            slope * weight,
+        ));
+    }
+    parts
+}
+
 /// The fit score of one account.
 pub fn score(config: &FitConfig, profile: &CustomerProfile, facts: &AccountFacts) -> Score {
     let mut parts = Vec::new();
-    let learned = config.profile.enabled && profile.is_learned();
+    if let Some(model) = &config.lookalike {
+        parts = lookalike_score(model, facts);
+    }
+    let learned = config.lookalike.is_none() && config.profile.enabled && profile.is_learned();
     let full = config.profile.points_per_attribute.0;
     let unknown = config.unknown_share.0;
 
@@ -427,6 +495,51 @@ mod tests {
             ]
         );
         assert!((score.sum_of_contributions() - score.value).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_lookalike_fit_is_a_probability_whose_parts_add_up() {
+        let config = FitConfig {
+            lookalike: Some(crate::score::config::Lookalike {
+                intercept: -2.0,
+                weights: [
+                    ("industry:software".to_owned(), 1.5),
+                    ("technology:salesforce".to_owned(), 0.7),
+                    ("employees:unknown".to_owned(), -0.4),
+                ]
+                .into(),
+            }),
+            ..FitConfig::default()
+        };
+        let known = score(
+            &config,
+            &CustomerProfile::default(),
+            &facts("Software", 1200, &["Salesforce"]),
+        );
+        let unknown = score(
+            &config,
+            &CustomerProfile::default(),
+            &AccountFacts {
+                industry: Some("Retail".into()),
+                ..Default::default()
+            },
+        );
+        assert!(known.value > unknown.value && known.value < 100.0);
+        for s in [&known, &unknown] {
+            assert!((s.sum_of_contributions() - s.value).abs() < 1e-9, "{s:?}");
+        }
+        assert!(
+            known
+                .contributions
+                .iter()
+                .any(|c| c.name == "industry software (look-alike)")
+        );
+        assert!(
+            unknown
+                .contributions
+                .iter()
+                .any(|c| c.name == "employees unknown (look-alike)")
+        );
     }
 
     #[test]

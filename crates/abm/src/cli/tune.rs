@@ -104,6 +104,17 @@ pub fn run(context: &Context, args: &TuneArgs) -> Result<ExitCode> {
             );
         }
     }
+    if let Some(lookalike) = &tuned.config.fit.lookalike {
+        println!(
+            "\nLook-alike fit learned from {} customers; the attribute values that weigh most:",
+            tuned.lookalike_customers
+        );
+        let mut weights: Vec<_> = lookalike.weights.iter().collect();
+        weights.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        for (key, weight) in weights.into_iter().take(8) {
+            println!("  {key:<40} {weight:+.3}");
+        }
+    }
     let text = config.with_scoring(tuned.config).to_toml()?;
     let header = format!(
         "# Written by `abm tune --as-of {} --horizon {horizon}d`: the current settings with a\n# learned [priority.model]. Validation as of {}: AUC {:.3} (current {:.3}), lift@10% {:.2}\n# (current {:.2}). Try it with `abm backtest --config FILE`; adopt it by replacing abm.toml.\n\n",
