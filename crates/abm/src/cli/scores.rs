@@ -128,7 +128,11 @@ pub fn run_score(context: &Context, args: &ScoreArgs) -> Result<ExitCode> {
         .iter()
         .map(|(stage, count)| format!("{} {}", stage.as_str(), output::thousands(*count)))
         .collect();
-    println!("Stages: {}.", stage_list.join(", "));
+    if stage_list.is_empty() {
+        println!("No accounts yet: import them with `abm import accounts FILE`.");
+    } else {
+        println!("Stages: {}.", stage_list.join(", "));
+    }
     println!(
         "Saved {} scores, {} stage changes{}.",
         output::thousands(saved.saved),
