@@ -149,6 +149,14 @@ pub trait Store {
     /// stage change for each account whose stage differs from its latest one. Scores older
     /// than the stored ones are ignored (a late or past run never rewrites newer state).
     fn save_scores(&mut self, scored_at: i64, scores: &[SavedScore]) -> Result<SaveOutcome>;
+    /// Replaces every stored score and the whole stage history, in one transaction: what a
+    /// replay of the history (`abm score --replay`) rebuilt.
+    fn replace_history(
+        &mut self,
+        scored_at: i64,
+        scores: &[SavedScore],
+        changes: &[(AccountId, StageChange)],
+    ) -> Result<()>;
     /// The stored scores with each account's domain and name, best priority first.
     fn stored_scores(&mut self) -> Result<Vec<StoredScore>>;
     /// The stored scores of one account.

@@ -239,6 +239,15 @@ impl Store for PostgresStore {
         scores::save(&mut self.client, scored_at, rows)
     }
 
+    fn replace_history(
+        &mut self,
+        scored_at: i64,
+        rows: &[crate::SavedScore],
+        changes: &[(AccountId, crate::StageChange)],
+    ) -> Result<()> {
+        scores::replace_history(&mut self.client, scored_at, rows, changes)
+    }
+
     fn stored_scores(&mut self) -> Result<Vec<crate::StoredScore>> {
         scores::stored(&mut self.client)
     }

@@ -515,6 +515,15 @@ impl Store for SqliteStore {
         scores::save(&mut self.connection, scored_at, rows)
     }
 
+    fn replace_history(
+        &mut self,
+        scored_at: i64,
+        rows: &[crate::SavedScore],
+        changes: &[(AccountId, crate::StageChange)],
+    ) -> Result<()> {
+        scores::replace_history(&mut self.connection, scored_at, rows, changes)
+    }
+
     fn stored_scores(&mut self) -> Result<Vec<crate::StoredScore>> {
         scores::stored(&self.connection)
     }

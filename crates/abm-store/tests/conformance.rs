@@ -585,3 +585,50 @@ fn scores_and_stage_changes_are_stored_alike() {
         )
     });
 }
+
+/// A replayed history replaces the stored scores and stage changes whole.
+#[test]
+fn a_replayed_history_replaces_scores_and_changes() {
+    use abm_core::score::{ScoreValues, Stage};
+    use abm_store::{SavedScore, StageChange};
+    on_both_backends(|open| {
+        let mut store = open();
+        let id = {
+            let mut transaction = store.begin_import(&record("accounts")).unwrap();
+            let id = transaction
+                .insert_account(&account("acme.com", None))
+                .unwrap();
+            commit(transaction);
+            id
+        };
+        let saved = |stage: Stage| SavedScore {
+            account: id,
+            values: ScoreValues::default(),
+            stage,
+            stage_reason: "live".into(),
+        };
+        store.save_scores(5_000, &[saved(Stage::Aware)]).unwrap();
+        let change = |at: i64, from: Option<Stage>, to: Stage| StageChange {
+            changed_at: at,
+            from,
+            to,
+            reason: format!("replayed {at}"),
+        };
+        let changes = [
+            (id, change(1_000, None, Stage::Target)),
+            (id, change(2_000, Some(Stage::Target), Stage::Engaged)),
+            (id, change(3_000, Some(Stage::Engaged), Stage::Qualified)),
+        ];
+        store
+            .replace_history(3_000, &[saved(Stage::Qualified)], &changes)
+            .unwrap();
+        let history = store.stage_history(id).unwrap();
+        assert_eq!(
+            history,
+            changes.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>()
+        );
+        let stored = store.stored_score(id).unwrap().unwrap();
+        assert_eq!((stored.stage, stored.scored_at), (Stage::Qualified, 3_000));
+        (history, stored.stage)
+    });
+}

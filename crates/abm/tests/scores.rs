@@ -322,6 +322,46 @@ fn the_demo_is_scored_and_the_backtest_compares_with_the_naive_ranking() {
         &["demo", "--accounts", "600", "--seed", "11"],
     );
     assert!(out.contains("Scored 600 accounts"), "{out}");
+    // The demo replays a year of weekly scoring: customers show how they got there, in order.
+    let csv = ok(
+        directory.path(),
+        url,
+        &["accounts", "--stage", "customer", "--format", "csv"],
+    );
+    let customer = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let account: serde_json::Value = serde_json::from_str(&ok(
+        directory.path(),
+        url,
+        &["account", &customer, "--format", "json"],
+    ))
+    .unwrap();
+    let history = account["stage_history"].as_array().unwrap().clone();
+    assert!(history.len() >= 2, "{account}");
+    assert_eq!(history.last().unwrap()["to"], "customer");
+    for pair in history.windows(2) {
+        assert_eq!(pair[0]["to"], pair[1]["from"], "{account}");
+        assert!(pair[0]["changed_at"].as_str() < pair[1]["changed_at"].as_str());
+    }
+    // Replaying again rebuilds the history rather than adding to it.
+    ok(directory.path(), url, &["score", "--replay", "8w"]);
+    let again: serde_json::Value = serde_json::from_str(&ok(
+        directory.path(),
+        url,
+        &["account", &customer, "--format", "json"],
+    ))
+    .unwrap();
+    let rebuilt = again["stage_history"].as_array().unwrap();
+    assert!(
+        !rebuilt.is_empty() && rebuilt.len() <= history.len(),
+        "{again}"
+    );
     let as_of = days_ago(150);
     let json: serde_json::Value = serde_json::from_str(&ok(
         directory.path(),

@@ -6,8 +6,8 @@ use crate::scores::{
 };
 use crate::{Result, StoreError};
 use abm_core::AccountId;
-use abm_core::score::ScoreValues;
 use abm_core::score::facts::{IntentWeek, OpportunityFact};
+use abm_core::score::{ScoreValues, Stage};
 use jiff::Timestamp;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
@@ -192,6 +192,59 @@ pub(super) fn save(
     }
     transaction.commit()?;
     Ok(plan.outcome)
+}
+
+pub(super) fn replace_history(
+    client: &mut Client,
+    scored_at: i64,
+    rows: &[SavedScore],
+    changes: &[(AccountId, StageChange)],
+) -> Result<()> {
+    let mut transaction = client.transaction()?;
+    transaction.batch_execute("DELETE FROM stage_changes; DELETE FROM account_scores;")?;
+    let change = transaction.prepare(
+        "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) \
+         SELECT a, c, f, t, r FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(a, c, f, t, r, n) ORDER BY n",
+    )?;
+    for batch in changes.chunks(SAVE_BATCH) {
+        let ids: Vec<i64> = batch.iter().map(|(a, _)| a.0).collect();
+        let at: Vec<i64> = batch.iter().map(|(_, c)| c.changed_at).collect();
+        let from: Vec<Option<&str>> = batch
+            .iter()
+            .map(|(_, c)| c.from.map(Stage::as_str))
+            .collect();
+        let to: Vec<&str> = batch.iter().map(|(_, c)| c.to.as_str()).collect();
+        let reason: Vec<&str> = batch.iter().map(|(_, c)| c.reason.as_str()).collect();
+        transaction.execute(&change, &[&ids, &at, &from, &to, &reason])?;
+    }
+    let insert = transaction.prepare(
+        "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
+         SELECT a, $2, f, i, e, p, s, r FROM UNNEST($1::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[]) AS t(a, f, i, e, p, s, r)",
+    )?;
+    for batch in rows.chunks(SAVE_BATCH) {
+        let ids: Vec<i64> = batch.iter().map(|r| r.account.0).collect();
+        let fit: Vec<f64> = batch.iter().map(|r| r.values.fit).collect();
+        let intent: Vec<f64> = batch.iter().map(|r| r.values.intent).collect();
+        let engagement: Vec<f64> = batch.iter().map(|r| r.values.engagement).collect();
+        let priority: Vec<f64> = batch.iter().map(|r| r.values.priority).collect();
+        let stage: Vec<&str> = batch.iter().map(|r| r.stage.as_str()).collect();
+        let reason: Vec<&str> = batch.iter().map(|r| r.stage_reason.as_str()).collect();
+        transaction.execute(
+            &insert,
+            &[
+                &ids,
+                &scored_at,
+                &fit,
+                &intent,
+                &engagement,
+                &priority,
+                &stage,
+                &reason,
+            ],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
 }
 
 const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.fit, s.intent, s.engagement, s.priority \

@@ -7,8 +7,8 @@ use crate::scores::{
 };
 use crate::{Result, StoreError};
 use abm_core::AccountId;
-use abm_core::score::ScoreValues;
 use abm_core::score::facts::{IntentWeek, OpportunityFact};
+use abm_core::score::{ScoreValues, Stage};
 use rusqlite::{Connection, params};
 
 /// A text column borrowed from the row; a non-text value is corrupt data, not a panic.
@@ -229,6 +229,49 @@ pub(super) fn save(
     }
     transaction.commit()?;
     Ok(plan.outcome)
+}
+
+pub(super) fn replace_history(
+    connection: &mut Connection,
+    scored_at: i64,
+    rows: &[SavedScore],
+    changes: &[(AccountId, StageChange)],
+) -> Result<()> {
+    let transaction = connection.transaction()?;
+    transaction.execute_batch("DELETE FROM stage_changes; DELETE FROM account_scores;")?;
+    {
+        let mut change = transaction.prepare(
+            "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (account, c) in changes {
+            change.execute(params![
+                account.0,
+                c.changed_at,
+                c.from.map(Stage::as_str),
+                c.to.as_str(),
+                c.reason,
+            ])?;
+        }
+        let mut insert = transaction.prepare(
+            "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for row in rows {
+            let s = &row.values;
+            insert.execute(params![
+                row.account.0,
+                scored_at,
+                s.fit,
+                s.intent,
+                s.engagement,
+                s.priority,
+                row.stage.as_str(),
+                row.stage_reason,
+            ])?;
+        }
+    }
+    transaction.commit()?;
+    Ok(())
 }
 
 const STORED: &str = "SELECT s.account_id, a.domain, a.name, s.scored_at, s.stage, s.stage_reason, s.fit, s.intent, s.engagement, s.priority \

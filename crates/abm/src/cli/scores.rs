@@ -19,6 +19,10 @@ pub struct ScoreArgs {
     /// Score as of this date (YYYY-MM-DD, the end of that day UTC) or RFC 3339 time [default: now]
     #[arg(long)]
     as_of: Option<String>,
+    /// Rebuild the stage history from the data: score weekly over this period (52w, 365d)
+    /// and replace the stored scores and stage changes with what that shows
+    #[arg(long, value_name = "PERIOD")]
+    replay: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -101,7 +105,24 @@ pub fn run_score(context: &Context, args: &ScoreArgs) -> Result<ExitCode> {
     let as_of = when::as_of(args.as_of.as_deref(), jiff::Timestamp::now())?;
     let mut store = context.open_store()?;
     let started = std::time::Instant::now();
-    let (scoring, saved) = scoring::rescore(store.as_mut(), &config, as_of, None)?;
+    let (scoring, saved) = match &args.replay {
+        Some(period) => {
+            let days = when::days(period, "--replay")?;
+            let replay = scoring::replay(store.as_mut(), &config, as_of, days, 7)?;
+            println!(
+                "Replayed {} weekly instants: {} stage changes rebuilt.",
+                replay.instants,
+                output::thousands(replay.stage_changes as u64)
+            );
+            let saved = abm_store::SaveOutcome {
+                saved: replay.scoring.accounts.len() as u64,
+                stage_changes: replay.stage_changes as u64,
+                skipped_newer: 0,
+            };
+            (replay.scoring, saved)
+        }
+        None => scoring::rescore(store.as_mut(), &config, as_of, None)?,
+    };
     let elapsed = started.elapsed();
     let mut stages: BTreeMap<Stage, u64> = BTreeMap::new();
     for account in &scoring.accounts {

@@ -132,7 +132,8 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
     Status::read(store.as_mut())?.print_table();
     let config = crate::cli::config::Config::load(&demo_context.config_path)?.scoring();
     let as_of = jiff::Timestamp::now().as_microsecond();
-    let (scoring, _) = abm_engine::rescore(store.as_mut(), &config, as_of, None)?;
+    // A year of weekly scoring replayed, so the demo has a stage history to look at.
+    let scoring = abm_engine::scoring::replay(store.as_mut(), &config, as_of, 364, 7)?.scoring;
     let mut ranked: Vec<_> = scoring.accounts.iter().collect();
     ranked.sort_by(|a, b| {
         b.assessment
