@@ -639,9 +639,12 @@ impl World {
                 12..20 => format!("{}.00", employees * rng.random_range(150..300u64) * 1000),
                 _ => (employees * rng.random_range(150..300u64) * 1000).to_string(),
             };
+            // Customers were won from buying cycles, which larger companies and the core
+            // industries start more often: they share the profile new deals come from.
+            let customer_permille = (80.0 * propensity(employees, industry)) as u32;
             let account_type = match rng.random_range(0..1000) {
-                0..80 => "Customer - Direct",
-                80..110 => "Partner",
+                roll if roll < customer_permille => "Customer - Direct",
+                roll if roll < customer_permille + 30 => "Partner",
                 _ => "Prospect",
             };
             let owner = if rng.random_bool(0.02) {
@@ -745,16 +748,7 @@ impl World {
             let customer = account.customer();
             let partner = account.account_type == "Partner";
             let employees = account.employees;
-            let propensity: f64 =
-                match employees {
-                    0..200 => 0.7,
-                    200..2000 => 1.1,
-                    _ => 1.5,
-                } * if matches!(account.industry, "Software" | "Financial Services") {
-                    1.3
-                } else {
-                    1.0
-                };
+            let propensity = propensity(employees, account.industry);
             let mut cycles = Vec::new();
             let mut deals: Vec<(i64, i64, &'static str, bool)> = Vec::new(); // created, close, kind, won
             if customer {
@@ -2135,6 +2129,22 @@ fn website_form(rng: &mut StdRng, domain: &str, country: &Country) -> String {
         90..96 => format!("http://www.{domain}"),
         _ => format!("https://www.{domain}/home"),
     }
+}
+
+/// How often a company starts a buying cycle, relative to the average: larger companies and
+/// the industries closest to the product buy more.
+fn propensity(employees: u64, industry: &str) -> f64 {
+    let size = match employees {
+        0..200 => 0.7,
+        200..2000 => 1.1,
+        _ => 1.5,
+    };
+    let fit = if matches!(industry, "Software" | "Financial Services") {
+        1.3
+    } else {
+        1.0
+    };
+    size * fit
 }
 
 /// Days until the next event of a process that happens every `mean` days on average.
