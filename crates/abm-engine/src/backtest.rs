@@ -24,12 +24,13 @@ pub struct Backtest {
     pub activity_count: Evaluation,
 }
 
-/// True when an opportunity was open at `day` (created by then, not closed by then).
+/// True when an opportunity was open at `day` (created by then, not closed by then). A deal
+/// closed without a close date may have been open then: it counts as open, so its account
+/// is left out rather than guessed at.
 pub fn open_at(account: &ScoredAccount, day: Date) -> bool {
-    account
-        .opportunities
-        .iter()
-        .any(|o| o.created_on <= day && !(o.closed && o.close_date.unwrap_or(o.created_on) <= day))
+    account.opportunities.iter().any(|o| {
+        o.created_on <= day && !(o.closed && o.close_date.is_some_and(|close| close <= day))
+    })
 }
 
 /// True when an opportunity was created in `(day, day + horizon]`.

@@ -401,6 +401,9 @@ pub fn tune(
         .collect();
     let (current, naive) = evaluate_at(config);
     let (tuned, _) = evaluate_at(&tuned_config);
+    // The priority model was trained on the fit the validation-cut look-alike gives; the file
+    // gets the newer look-alike only when there was one to train on.
+    let lookalike_now = lookalike_now.filter(|_| lookalike_then.is_some());
     let lookalike_customers = lookalike_now
         .as_ref()
         .map_or(0, |(_, customers)| *customers);

@@ -58,8 +58,8 @@ fn write_world(directory: &Path) {
             "intent.csv",
             format!(
                 "Company Name,Domain,Topic Name,Composite Score,Date\nAcme,acme.com,Intent Data,72,{}\nAcme,acme.com,Intent Data,75,{}\n",
-                &days_ago(10)[..10],
-                &days_ago(3)[..10]
+                &days_ago(17)[..10],
+                &days_ago(10)[..10]
             ),
         ),
         (

@@ -49,6 +49,12 @@ activity_kinds! {
 impl ActivityKind {
     /// Accepts the canonical names in any case and with spaces or hyphens (`Page View`,
     /// `email-open`), and the past-tense spellings marketing tools export (`email_opened`).
+    /// Something the team did to the account (a send), not something its people did: it
+    /// never makes a person active or an account aware.
+    pub fn is_outbound(self) -> bool {
+        matches!(self, ActivityKind::EmailSent | ActivityKind::DirectMail)
+    }
+
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         let key: String = input
             .trim()

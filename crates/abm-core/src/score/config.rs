@@ -504,9 +504,9 @@ impl ScoringConfig {
                     ));
                 }
                 let finite = feature.weight.is_finite() && feature.mean.is_finite();
-                if !(finite && feature.scale.is_finite() && feature.scale > 0.0) {
+                if !(finite && feature.scale.is_finite() && feature.scale >= 1e-6) {
                     return Err(format!(
-                        "priority.model.features.{name}: weight and mean must be finite numbers and scale above 0"
+                        "priority.model.features.{name}: weight and mean must be finite numbers and scale at least 0.000001"
                     ));
                 }
             }

@@ -118,7 +118,7 @@ impl EngagementState {
             active: i64::MIN,
         });
         person.sum.add(weight, activity.at, self.half_life_days);
-        if weight >= ACTIVE_MIN_WEIGHT {
+        if weight >= ACTIVE_MIN_WEIGHT && !activity.kind.is_outbound() {
             person.active = person.active.max(activity.at);
             self.latest = self.latest.max(activity.at);
         }

@@ -131,7 +131,12 @@ impl AccountFacts {
             .opportunities
             .iter()
             .any(|o| o.won && o.close_date.unwrap_or(o.created_on) <= day);
-        won || (self.opportunities.iter().all(|o| !o.won)
+        // Only deals known by then: a deal created later must not decide the past.
+        won || (self
+            .opportunities
+            .iter()
+            .filter(|o| o.created_on <= day)
+            .all(|o| !o.won)
             && self.account_type == Some(AccountType::Customer))
     }
 }

@@ -125,9 +125,8 @@ pub fn features(
     let threshold = intent_config.surge_threshold.0;
     let window = i64::from(intent_config.window_weeks.0) * 7;
     let surging = match crate::score::day_of(as_of) {
-        Some(date) => facts
-            .intent
-            .iter()
+        Some(date) => crate::score::intent::known_weeks(&facts.intent, date)
+            .into_iter()
             .filter(|week| {
                 week.date <= date
                     && f64::from(week.score) >= threshold

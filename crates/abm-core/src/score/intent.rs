@@ -4,7 +4,7 @@
 //! topics, or activities that carry a topic), each weighted by the topic's relevance.
 
 use crate::score::config::IntentConfig;
-use crate::score::facts::AccountFacts;
+use crate::score::facts::{AccountFacts, IntentWeek};
 use crate::score::{Contribution, MICROS_PER_DAY, Score, decay};
 use jiff::civil::Date;
 use std::collections::BTreeMap;
@@ -66,6 +66,29 @@ fn wildcard_match(text: &str, pieces: &[String], anchored_start: bool, anchored_
     !anchored_end || rest.is_empty() || pieces.is_empty()
 }
 
+/// The weeks known at `today`, one per (topic, date) with its highest score: a week is known
+/// once it has ended (a file dated by its Monday describes the six days after), and two
+/// sources or two domains reporting the same week count it once.
+pub(crate) fn known_weeks(intent: &[IntentWeek], today: Date) -> Vec<&IntentWeek> {
+    let mut weeks: BTreeMap<(&str, Date), &IntentWeek> = BTreeMap::new();
+    for week in intent {
+        let ended = week
+            .date
+            .checked_add(jiff::Span::new().days(6))
+            .unwrap_or(week.date);
+        if ended > today {
+            continue;
+        }
+        let entry = weeks
+            .entry((week.topic.as_str(), week.date))
+            .or_insert(week);
+        if week.score > entry.score {
+            *entry = week;
+        }
+    }
+    weeks.into_values().collect()
+}
+
 fn relevance(config: &IntentConfig, topic: &str) -> f64 {
     config
         .topics
@@ -99,7 +122,7 @@ fn third_party(
     let threshold = config.surge_threshold.0;
     // topic → (surging weeks, latest surge date, strongest score)
     let mut topics: BTreeMap<&str, (u32, Date, u8)> = BTreeMap::new();
-    for week in &facts.intent {
+    for week in known_weeks(&facts.intent, today) {
         let Ok(span) = today.since(week.date) else {
             continue;
         };
@@ -241,6 +264,33 @@ mod tests {
         assert!((a.sum_of_contributions() - a.value).abs() < 1e-9);
         // Known only later: nothing counts as of a date before it.
         assert_eq!(score(&config, &sustained, micros("2026-02-01")).value, 0.0);
+    }
+
+    #[test]
+    fn a_week_counts_once_and_only_once_it_has_ended() {
+        let config = IntentConfig::default();
+        let mut weeks = weeks("Intent Data", &[("2026-02-16", 70)]);
+        weeks.push(IntentWeek {
+            topic: "Intent Data".into(),
+            date: date("2026-02-16"),
+            score: 80,
+        });
+        let facts = AccountFacts {
+            intent: weeks,
+            ..Default::default()
+        };
+        let score = score(&config, &facts, micros("2026-03-01"));
+        assert!(
+            score.contributions[0]
+                .name
+                .contains("surging 1 of the last 8 weeks"),
+            "{score:?}"
+        );
+        // The week of 2026-02-16 ends on the 22nd: on the 18th it is not known yet.
+        assert_eq!(
+            self::score(&config, &facts, micros("2026-02-18")).value,
+            0.0
+        );
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub fn auc(pairs: &[(f64, bool)]) -> f64 {
     let mut start = 0;
     while start < sorted.len() {
         let mut end = start;
-        while end < sorted.len() && sorted[end].0 == sorted[start].0 {
+        // `total_cmp`, not `==`: a NaN score must end its run rather than spin forever.
+        while end < sorted.len() && sorted[end].0.total_cmp(&sorted[start].0).is_eq() {
             end += 1;
         }
         // Ranks start..end (1-based: start+1 ..= end) share their mean.
@@ -132,6 +133,18 @@ mod tests {
             0.0,
             "ties put negatives first"
         );
+    }
+
+    #[test]
+    fn a_nan_score_does_not_hang_the_evaluation() {
+        let pairs = [
+            (f64::NAN, true),
+            (f64::NAN, false),
+            (1.0, true),
+            (0.0, false),
+        ];
+        let auc = evaluate(&pairs).auc;
+        assert!((0.0..=1.0).contains(&auc));
     }
 
     #[test]

@@ -51,6 +51,10 @@ fn learned(model: &PriorityModel, features: &Features) -> Score {
         .collect();
     let b = model.intercept;
     let z = b + terms.iter().map(|(_, term)| term).sum::<f64>();
+    if !z.is_finite() {
+        // Validated configs cannot get here; a score must never be NaN all the same.
+        return Score::default();
+    }
     let base = 100.0 * sigmoid(b);
     let value = 100.0 * sigmoid(z);
     let slope = if (z - b).abs() > 1e-12 {

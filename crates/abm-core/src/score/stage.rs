@@ -107,7 +107,15 @@ pub fn stage_of(
     let engaged = scores.engagement.value >= config.engaged_min_engagement.0
         && engaged_people >= config.engaged_min_people.0;
     if let Some(lost) = lost_on {
-        if qualified || engaged {
+        // Re-engaged needs people active after the loss, not the activity that preceded it.
+        let after_loss = lost
+            .tomorrow()
+            .ok()
+            .and_then(|day| day.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map_or(i64::MAX, |zoned| zoned.timestamp().as_microsecond());
+        let since = after_loss.max(as_of - days(config.qualified_window_days.0));
+        let active_since_loss = engagement.people_active_since(since);
+        if (qualified || engaged) && active_since_loss >= config.engaged_min_people.0.max(1) {
             return (
                 Stage::ReEngaged,
                 format!("engaged again after a deal lost on {lost}"),
@@ -139,7 +147,7 @@ pub fn stage_of(
     if facts
         .activities
         .iter()
-        .any(|a| !a.noise && a.at <= as_of && a.at >= aware_since)
+        .any(|a| !a.noise && !a.kind.is_outbound() && a.at <= as_of && a.at >= aware_since)
     {
         return (
             Stage::Aware,
@@ -147,4 +155,92 @@ pub fn stage_of(
         );
     }
     (Stage::Target, "no recent activity".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::ActivityKind;
+    use crate::score::config::ScoringConfig;
+    use crate::score::facts::{OpportunityFact, Person, ScoredActivity};
+    use crate::score::fit::CustomerProfile;
+
+    fn micros(day: &str) -> i64 {
+        let date: Date = day.parse().expect("date");
+        date.to_zoned(jiff::tz::TimeZone::UTC)
+            .expect("zoned")
+            .timestamp()
+            .as_microsecond()
+            + 12 * 3_600_000_000
+    }
+
+    fn meetings(day: &str) -> Vec<ScoredActivity> {
+        (0..3)
+            .map(|person| ScoredActivity {
+                at: micros(day),
+                kind: ActivityKind::MeetingHeld,
+                person: Person::contact(person),
+                topic: None,
+                noise: false,
+            })
+            .collect()
+    }
+
+    fn stage(facts: &AccountFacts, as_of: &str) -> Stage {
+        crate::score::assess(
+            &ScoringConfig::default(),
+            &CustomerProfile::default(),
+            facts,
+            micros(as_of),
+        )
+        .stage
+    }
+
+    #[test]
+    fn re_engaged_needs_people_active_after_the_loss() {
+        let lost = OpportunityFact {
+            created_on: "2026-01-10".parse().expect("date"),
+            close_date: Some("2026-02-28".parse().expect("date")),
+            closed: true,
+            won: false,
+            amount: None,
+        };
+        let before = AccountFacts {
+            activities: meetings("2026-02-20"),
+            opportunities: vec![lost.clone()],
+            ..Default::default()
+        };
+        assert_eq!(stage(&before, "2026-03-01"), Stage::Lost);
+        let after = AccountFacts {
+            activities: meetings("2026-03-05"),
+            opportunities: vec![lost],
+            ..Default::default()
+        };
+        assert_eq!(stage(&after, "2026-03-06"), Stage::ReEngaged);
+    }
+
+    #[test]
+    fn a_later_deal_does_not_decide_the_past() {
+        let mut facts = AccountFacts {
+            account_type: Some(crate::entity::AccountType::Customer),
+            opportunities: vec![OpportunityFact {
+                created_on: "2026-05-01".parse().expect("date"),
+                close_date: Some("2026-06-01".parse().expect("date")),
+                closed: true,
+                won: true,
+                amount: None,
+            }],
+            ..Default::default()
+        };
+        let march: Date = "2026-03-01".parse().expect("date");
+        assert!(
+            facts.customer_on(march),
+            "a CRM customer before any known deal"
+        );
+        facts.opportunities[0].won = false;
+        assert!(
+            facts.customer_on(march),
+            "a later lost deal changes nothing then"
+        );
+    }
 }
