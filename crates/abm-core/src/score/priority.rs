@@ -22,7 +22,7 @@ pub fn score(
         return Score::default();
     }
     let part = |name: &str, score: &Score, weight: f64| Contribution {
-        name: format!("{name} {:.0} × {:.0}%", score.value, 100.0 * weight / total),
+        name: format!("{name} {:.1} × {:.0}%", score.value, 100.0 * weight / total),
         points: score.value * weight / total,
     };
     Score::from_contributions(vec![
