@@ -504,7 +504,14 @@ pub fn rescore(
 ) -> Result<(Scoring, SaveOutcome), StoreError> {
     let scoring = compute(store, config, as_of, only, Keep::Values)?;
     let started = std::time::Instant::now();
-    let rows: Vec<SavedScore> = scoring
+    let outcome = store.save_scores(as_of, &saved_rows(&scoring))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "saved");
+    Ok((scoring, outcome))
+}
+
+/// What a scoring run stores per account.
+fn saved_rows(scoring: &Scoring) -> Vec<SavedScore> {
+    scoring
         .accounts
         .iter()
         .map(|account| SavedScore {
@@ -513,10 +520,7 @@ pub fn rescore(
             stage: account.assessment.stage,
             stage_reason: account.assessment.stage_reason.clone(),
         })
-        .collect();
-    let outcome = store.save_scores(as_of, &rows)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "saved");
-    Ok((scoring, outcome))
+        .collect()
 }
 
 pub(crate) fn day_of(micros: i64) -> Option<jiff::civil::Date> {
@@ -577,17 +581,7 @@ pub fn replay(
         accounts: Vec::new(),
         profile_customers: 0,
     });
-    let rows: Vec<SavedScore> = scoring
-        .accounts
-        .iter()
-        .map(|account| SavedScore {
-            account: account.id,
-            values: account.assessment.scores.values(),
-            stage: account.assessment.stage,
-            stage_reason: account.assessment.stage_reason.clone(),
-        })
-        .collect();
-    store.replace_history(now, &rows, &changes)?;
+    store.replace_history(now, &saved_rows(&scoring), &changes)?;
     Ok(Replay {
         scoring,
         instants: instants.len(),

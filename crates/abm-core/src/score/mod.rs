@@ -303,8 +303,8 @@ pub(crate) fn days_ago(micros: i64) -> String {
     }
 }
 
-/// A number the way contributions name it: `1,200`.
-pub(crate) fn thousands(value: u64) -> String {
+/// A number the way people read it: `1,200`.
+pub fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {

@@ -11,7 +11,7 @@ use abm_core::score::{ScoreValues, Stage};
 use jiff::Timestamp;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, Row};
+use postgres::{Client, Row, Transaction};
 
 pub(super) fn accounts(client: &mut Client) -> Result<Vec<ScoringAccount>> {
     let rows = client.query(&scores::accounts_query("a.technologies::text"), &[])?;
@@ -134,22 +134,16 @@ pub(super) fn opportunities(
 /// Rows per multi-row statement: one round trip writes this many.
 const SAVE_BATCH: usize = 2_000;
 
-pub(super) fn save(
-    client: &mut Client,
+/// A stage change to write: account, time, from, to, reason.
+type ChangeRow<'a> = (i64, i64, Option<&'a str>, &'a str, &'a str);
+
+/// Writes (or overwrites) the scores of these accounts as of `scored_at`: arrays unnested
+/// into rows, one statement per batch instead of one per account.
+fn write_scores(
+    transaction: &mut Transaction<'_>,
     scored_at: i64,
-    rows: &[SavedScore],
-) -> Result<SaveOutcome> {
-    let mut transaction = client.transaction()?;
-    let stored: std::collections::HashMap<i64, (i64, String)> = transaction
-        .query(
-            "SELECT account_id, scored_at, stage FROM account_scores",
-            &[],
-        )?
-        .iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2))))
-        .collect();
-    let plan = scores::plan(&stored, scored_at, rows);
-    // Arrays unnested into rows: one statement per batch instead of one per account.
+    rows: &[&SavedScore],
+) -> Result<()> {
     let upsert = transaction.prepare(
         "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
          SELECT a, $2, f, i, e, p, s, r FROM UNNEST($1::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[]) AS t(a, f, i, e, p, s, r) \
@@ -157,7 +151,7 @@ pub(super) fn save(
          engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
          stage_reason = excluded.stage_reason",
     )?;
-    for batch in plan.writes.chunks(SAVE_BATCH) {
+    for batch in rows.chunks(SAVE_BATCH) {
         let ids: Vec<i64> = batch.iter().map(|r| r.account.0).collect();
         let fit: Vec<f64> = batch.iter().map(|r| r.values.fit).collect();
         let intent: Vec<f64> = batch.iter().map(|r| r.values.intent).collect();
@@ -179,17 +173,55 @@ pub(super) fn save(
             ],
         )?;
     }
-    let change = transaction.prepare(
+    Ok(())
+}
+
+fn write_changes(transaction: &mut Transaction<'_>, changes: &[ChangeRow<'_>]) -> Result<()> {
+    let insert = transaction.prepare(
         "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) \
-         SELECT a, $2, f, t, r FROM UNNEST($1::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(a, f, t, r, n) ORDER BY n",
+         SELECT a, c, f, t, r FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(a, c, f, t, r, n) ORDER BY n",
     )?;
-    for batch in plan.changes.chunks(SAVE_BATCH) {
-        let ids: Vec<i64> = batch.iter().map(|(r, _)| r.account.0).collect();
-        let from: Vec<Option<&str>> = batch.iter().map(|(_, f)| f.as_deref()).collect();
-        let to: Vec<&str> = batch.iter().map(|(r, _)| r.stage.as_str()).collect();
-        let reason: Vec<&str> = batch.iter().map(|(r, _)| r.stage_reason.as_str()).collect();
-        transaction.execute(&change, &[&ids, &scored_at, &from, &to, &reason])?;
+    for batch in changes.chunks(SAVE_BATCH) {
+        let ids: Vec<i64> = batch.iter().map(|c| c.0).collect();
+        let at: Vec<i64> = batch.iter().map(|c| c.1).collect();
+        let from: Vec<Option<&str>> = batch.iter().map(|c| c.2).collect();
+        let to: Vec<&str> = batch.iter().map(|c| c.3).collect();
+        let reason: Vec<&str> = batch.iter().map(|c| c.4).collect();
+        transaction.execute(&insert, &[&ids, &at, &from, &to, &reason])?;
     }
+    Ok(())
+}
+
+pub(super) fn save(
+    client: &mut Client,
+    scored_at: i64,
+    rows: &[SavedScore],
+) -> Result<SaveOutcome> {
+    let mut transaction = client.transaction()?;
+    let stored: std::collections::HashMap<i64, (i64, String)> = transaction
+        .query(
+            "SELECT account_id, scored_at, stage FROM account_scores",
+            &[],
+        )?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    let plan = scores::plan(&stored, scored_at, rows);
+    write_scores(&mut transaction, scored_at, &plan.writes)?;
+    let changes: Vec<ChangeRow<'_>> = plan
+        .changes
+        .iter()
+        .map(|(row, from)| {
+            (
+                row.account.0,
+                scored_at,
+                from.as_deref(),
+                row.stage.as_str(),
+                row.stage_reason.as_str(),
+            )
+        })
+        .collect();
+    write_changes(&mut transaction, &changes)?;
     transaction.commit()?;
     Ok(plan.outcome)
 }
@@ -202,47 +234,24 @@ pub(super) fn replace_history(
 ) -> Result<()> {
     let mut transaction = client.transaction()?;
     transaction.batch_execute("DELETE FROM stage_changes; DELETE FROM account_scores;")?;
-    let change = transaction.prepare(
-        "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) \
-         SELECT a, c, f, t, r FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(a, c, f, t, r, n) ORDER BY n",
+    let changes: Vec<ChangeRow<'_>> = changes
+        .iter()
+        .map(|(account, c)| {
+            (
+                account.0,
+                c.changed_at,
+                c.from.map(Stage::as_str),
+                c.to.as_str(),
+                c.reason.as_str(),
+            )
+        })
+        .collect();
+    write_changes(&mut transaction, &changes)?;
+    write_scores(
+        &mut transaction,
+        scored_at,
+        &rows.iter().collect::<Vec<_>>(),
     )?;
-    for batch in changes.chunks(SAVE_BATCH) {
-        let ids: Vec<i64> = batch.iter().map(|(a, _)| a.0).collect();
-        let at: Vec<i64> = batch.iter().map(|(_, c)| c.changed_at).collect();
-        let from: Vec<Option<&str>> = batch
-            .iter()
-            .map(|(_, c)| c.from.map(Stage::as_str))
-            .collect();
-        let to: Vec<&str> = batch.iter().map(|(_, c)| c.to.as_str()).collect();
-        let reason: Vec<&str> = batch.iter().map(|(_, c)| c.reason.as_str()).collect();
-        transaction.execute(&change, &[&ids, &at, &from, &to, &reason])?;
-    }
-    let insert = transaction.prepare(
-        "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
-         SELECT a, $2, f, i, e, p, s, r FROM UNNEST($1::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[]) AS t(a, f, i, e, p, s, r)",
-    )?;
-    for batch in rows.chunks(SAVE_BATCH) {
-        let ids: Vec<i64> = batch.iter().map(|r| r.account.0).collect();
-        let fit: Vec<f64> = batch.iter().map(|r| r.values.fit).collect();
-        let intent: Vec<f64> = batch.iter().map(|r| r.values.intent).collect();
-        let engagement: Vec<f64> = batch.iter().map(|r| r.values.engagement).collect();
-        let priority: Vec<f64> = batch.iter().map(|r| r.values.priority).collect();
-        let stage: Vec<&str> = batch.iter().map(|r| r.stage.as_str()).collect();
-        let reason: Vec<&str> = batch.iter().map(|r| r.stage_reason.as_str()).collect();
-        transaction.execute(
-            &insert,
-            &[
-                &ids,
-                &scored_at,
-                &fit,
-                &intent,
-                &engagement,
-                &priority,
-                &stage,
-                &reason,
-            ],
-        )?;
-    }
     transaction.commit()?;
     Ok(())
 }

@@ -174,6 +174,44 @@ pub(super) fn opportunities(
     Ok(())
 }
 
+/// A stage change to write: account, time, from, to, reason.
+type ChangeRow<'a> = (i64, i64, Option<&'a str>, &'a str, &'a str);
+
+/// Writes (or overwrites) the scores of these accounts as of `scored_at`.
+fn write_scores(connection: &Connection, scored_at: i64, rows: &[&SavedScore]) -> Result<()> {
+    let mut upsert = connection.prepare(
+        "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (account_id) DO UPDATE SET scored_at = excluded.scored_at, fit = excluded.fit, intent = excluded.intent, \
+         engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
+         stage_reason = excluded.stage_reason",
+    )?;
+    for row in rows {
+        let s = &row.values;
+        upsert.execute(params![
+            row.account.0,
+            scored_at,
+            s.fit,
+            s.intent,
+            s.engagement,
+            s.priority,
+            row.stage.as_str(),
+            row.stage_reason,
+        ])?;
+    }
+    Ok(())
+}
+
+fn write_changes(connection: &Connection, changes: &[ChangeRow<'_>]) -> Result<()> {
+    let mut insert = connection.prepare(
+        "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (account, at, from, to, reason) in changes {
+        insert.execute(params![account, at, from, to, reason])?;
+    }
+    Ok(())
+}
+
 pub(super) fn save(
     connection: &mut Connection,
     scored_at: i64,
@@ -193,40 +231,21 @@ pub(super) fn save(
             .collect::<rusqlite::Result<std::collections::HashMap<_, _>>>()?;
         scores::plan(&stored, scored_at, rows)
     };
-    {
-        let mut upsert = transaction.prepare(
-            "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-             ON CONFLICT (account_id) DO UPDATE SET scored_at = excluded.scored_at, fit = excluded.fit, intent = excluded.intent, \
-             engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
-             stage_reason = excluded.stage_reason",
-        )?;
-        for row in &plan.writes {
-            let s = &row.values;
-            upsert.execute(params![
-                row.account.0,
-                scored_at,
-                s.fit,
-                s.intent,
-                s.engagement,
-                s.priority,
-                row.stage.as_str(),
-                row.stage_reason,
-            ])?;
-        }
-        let mut change = transaction.prepare(
-            "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for (row, from) in &plan.changes {
-            change.execute(params![
+    write_scores(&transaction, scored_at, &plan.writes)?;
+    let changes: Vec<ChangeRow<'_>> = plan
+        .changes
+        .iter()
+        .map(|(row, from)| {
+            (
                 row.account.0,
                 scored_at,
                 from.as_deref(),
                 row.stage.as_str(),
-                row.stage_reason,
-            ])?;
-        }
-    }
+                row.stage_reason.as_str(),
+            )
+        })
+        .collect();
+    write_changes(&transaction, &changes)?;
     transaction.commit()?;
     Ok(plan.outcome)
 }
@@ -239,37 +258,20 @@ pub(super) fn replace_history(
 ) -> Result<()> {
     let transaction = connection.transaction()?;
     transaction.execute_batch("DELETE FROM stage_changes; DELETE FROM account_scores;")?;
-    {
-        let mut change = transaction.prepare(
-            "INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for (account, c) in changes {
-            change.execute(params![
+    let changes: Vec<ChangeRow<'_>> = changes
+        .iter()
+        .map(|(account, c)| {
+            (
                 account.0,
                 c.changed_at,
                 c.from.map(Stage::as_str),
                 c.to.as_str(),
-                c.reason,
-            ])?;
-        }
-        let mut insert = transaction.prepare(
-            "INSERT INTO account_scores (account_id, scored_at, fit, intent, engagement, priority, stage, stage_reason) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        for row in rows {
-            let s = &row.values;
-            insert.execute(params![
-                row.account.0,
-                scored_at,
-                s.fit,
-                s.intent,
-                s.engagement,
-                s.priority,
-                row.stage.as_str(),
-                row.stage_reason,
-            ])?;
-        }
-    }
+                c.reason.as_str(),
+            )
+        })
+        .collect();
+    write_changes(&transaction, &changes)?;
+    write_scores(&transaction, scored_at, &rows.iter().collect::<Vec<_>>())?;
     transaction.commit()?;
     Ok(())
 }
