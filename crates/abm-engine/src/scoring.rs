@@ -89,9 +89,9 @@ pub fn load(
     // go into a vector of exactly its size (no growth, no copies, no slack).
     let mut chunks = Vec::new();
     let mut counts = vec![0u32; account_count];
-    let mut consume = |chunk: Vec<(u32, ScoredActivity)>, unknown: u64| {
+    let mut consume = |chunk: Rows, unknown: u64| {
         unknown_kinds += unknown;
-        for (position, _) in &chunk {
+        for position in &chunk.positions {
             counts[*position as usize] += 1;
         }
         chunks.push(chunk);
@@ -173,7 +173,7 @@ impl Topics {
 
 /// Moves every chunked activity into its account's vector: one thread per share of the
 /// accounts, each reading all chunks and writing only its own accounts.
-fn scatter(accounts: &mut [ScoringAccount], chunks: &[Vec<(u32, ScoredActivity)>]) {
+fn scatter(accounts: &mut [ScoringAccount], chunks: &[Rows]) {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -187,7 +187,7 @@ fn scatter(accounts: &mut [ScoringAccount], chunks: &[Vec<(u32, ScoredActivity)>
                     let first = (part * size) as u32;
                     let end = first + share.len() as u32;
                     for chunk in chunks {
-                        for (position, activity) in chunk {
+                        for (position, activity) in chunk.positions.iter().zip(&chunk.activities) {
                             if (first..end).contains(position) {
                                 share[(*position - first) as usize]
                                     .facts
@@ -218,7 +218,7 @@ struct ScanPart<'a> {
     /// Topic ids already looked up by this part, by topic text and by URL.
     topic_ids: FastMap<Box<str>, Option<TopicId>>,
     url_topics: FastMap<Box<[u8]>, Option<TopicId>>,
-    rows: Vec<(u32, ScoredActivity)>,
+    rows: Rows,
     unknown_kinds: u64,
     hasher: foldhash::fast::FixedState,
 }
@@ -231,14 +231,14 @@ impl<'a> ScanPart<'a> {
             topics,
             topic_ids: FastMap::default(),
             url_topics: FastMap::default(),
-            rows: Vec::with_capacity(SCAN_CHUNK),
+            rows: Rows::with_capacity(SCAN_CHUNK),
             unknown_kinds: 0,
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
         }
     }
 
     /// Adds a row; returns a full chunk to hand on.
-    fn visit(&mut self, row: abm_store::ScoringActivity<'_>) -> Option<Vec<(u32, ScoredActivity)>> {
+    fn visit(&mut self, row: abm_store::ScoringActivity<'_>) -> Option<Rows> {
         let &position = self.index.get(&row.account.0)?;
         let Some(kind) = std::str::from_utf8(row.kind)
             .ok()
@@ -274,22 +274,37 @@ impl<'a> ScanPart<'a> {
             },
             _ => None,
         };
-        self.rows.push((
-            position,
-            ScoredActivity {
-                at: row.at,
-                kind,
-                person,
-                topic,
-                noise: false,
-            },
-        ));
-        (self.rows.len() >= SCAN_CHUNK)
-            .then(|| std::mem::replace(&mut self.rows, Vec::with_capacity(SCAN_CHUNK)))
+        self.rows.positions.push(position);
+        self.rows.activities.push(ScoredActivity {
+            at: row.at,
+            kind,
+            person,
+            topic,
+            noise: false,
+        });
+        (self.rows.positions.len() >= SCAN_CHUNK)
+            .then(|| std::mem::replace(&mut self.rows, Rows::with_capacity(SCAN_CHUNK)))
     }
 }
 
-type Chunk = (Vec<(u32, ScoredActivity)>, u64);
+/// Scanned activities and the account position of each, side by side (20 bytes a row
+/// rather than the 24 of a tuple).
+#[derive(Default)]
+struct Rows {
+    positions: Vec<u32>,
+    activities: Vec<ScoredActivity>,
+}
+
+impl Rows {
+    fn with_capacity(capacity: usize) -> Self {
+        Rows {
+            positions: Vec::with_capacity(capacity),
+            activities: Vec::with_capacity(capacity),
+        }
+    }
+}
+
+type Chunk = (Rows, u64);
 
 /// Scans the activities, handing chunks of (account position, activity) to `consume` on
 /// this thread, and runs `meanwhile` on this thread's connection. A full scan is split by
@@ -304,7 +319,7 @@ fn scan_activities(
     index: &FastMap<i64, u32>,
     topics: &Topics,
     meanwhile: &mut dyn FnMut(&mut dyn Store) -> Result<(), StoreError>,
-    consume: &mut dyn FnMut(Vec<(u32, ScoredActivity)>, u64),
+    consume: &mut dyn FnMut(Rows, u64),
 ) -> Result<(), StoreError> {
     let pages = PageTopics::new(&config.intent.pages);
     let threads = std::thread::available_parallelism()
