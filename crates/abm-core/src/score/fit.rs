@@ -178,28 +178,14 @@ fn lookalike_score(
     model: &crate::score::config::Lookalike,
     facts: &AccountFacts,
 ) -> Vec<Contribution> {
-    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
-    let terms: Vec<(String, f64)> = lookalike_keys(facts)
+    let terms = lookalike_keys(facts)
         .into_iter()
-        .filter_map(|key| model.weights.get(&key).map(|w| (key, *w)))
+        .filter_map(|key| {
+            let weight = *model.weights.get(&key)?;
+            Some((format!("{} (look-alike)", describe_key(&key)), weight))
+        })
         .collect();
-    let b = model.intercept;
-    let z = b + terms.iter().map(|(_, w)| w).sum::<f64>();
-    let base = 100.0 * sigmoid(b);
-    let value = 100.0 * sigmoid(z);
-    let slope = if (z - b).abs() > 1e-12 {
-        (value - base) / (z - b)
-    } else {
-        100.0 * sigmoid(b) * (1.0 - sigmoid(b))
-    };
-    let mut parts = vec![part("look-alike base rate".into(), base)];
-    for (key, weight) in terms {
-        parts.push(part(
-            format!("{} (look-alike)", describe_key(&key)),
-            slope * weight,
-        ));
-    }
-    parts
+    crate::score::logistic_parts("look-alike base rate", model.intercept, terms).contributions
 }
 
 /// The fit score of one account.

@@ -284,6 +284,34 @@ pub(crate) fn day_of(micros: i64) -> Option<jiff::civil::Date> {
     Some(timestamp.to_zoned(jiff::tz::TimeZone::UTC).date())
 }
 
+/// A logistic model's score as contributions: `100·σ(b + Σ termᵢ)` split into the base rate
+/// `100·σ(b)` (named `base`) and each term's share of the rise from it, through σ's secant
+/// slope between b and the total (bounded, so no share is inflated; the parts add up
+/// exactly). A non-finite total gives an empty score rather than a NaN.
+pub(crate) fn logistic_parts(base: &str, intercept: f64, terms: Vec<(String, f64)>) -> Score {
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let z = intercept + terms.iter().map(|(_, term)| term).sum::<f64>();
+    if !z.is_finite() || !intercept.is_finite() {
+        return Score::default();
+    }
+    let base_rate = 100.0 * sigmoid(intercept);
+    let value = 100.0 * sigmoid(z);
+    let slope = if (z - intercept).abs() > 1e-12 {
+        (value - base_rate) / (z - intercept)
+    } else {
+        100.0 * sigmoid(intercept) * (1.0 - sigmoid(intercept))
+    };
+    let mut parts = vec![Contribution {
+        name: base.to_owned(),
+        points: base_rate,
+    }];
+    parts.extend(terms.into_iter().map(|(name, term)| Contribution {
+        name,
+        points: slope * term,
+    }));
+    Score::from_contributions(parts)
+}
+
 /// `1 visit`, `3 visits`.
 pub(crate) fn count(n: impl Into<u64>, noun: &str) -> String {
     let n = n.into();

@@ -32,10 +32,6 @@ pub fn score(
     ])
 }
 
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
-
 /// `100·σ(b + Σ wᵢ·(xᵢ − mᵢ)/sᵢ)`. The rise from the base rate `100·σ(b)` is shared among the
 /// features in proportion to their log-odds terms, through the secant slope of σ between b
 /// and z (bounded, so no share is ever inflated), which keeps the sum exact.
@@ -49,30 +45,16 @@ fn learned(model: &PriorityModel, features: &Features) -> Score {
             Some((index, term))
         })
         .collect();
-    let b = model.intercept;
-    let z = b + terms.iter().map(|(_, term)| term).sum::<f64>();
-    if !z.is_finite() {
-        // Validated configs cannot get here; a score must never be NaN all the same.
-        return Score::default();
-    }
-    let base = 100.0 * sigmoid(b);
-    let value = 100.0 * sigmoid(z);
-    let slope = if (z - b).abs() > 1e-12 {
-        (value - base) / (z - b)
-    } else {
-        100.0 * sigmoid(b) * (1.0 - sigmoid(b))
-    };
-    let mut parts = vec![Contribution {
-        name: "base rate (learned)".into(),
-        points: base,
-    }];
-    for (index, term) in terms {
-        parts.push(Contribution {
-            name: format!("{} ({})", features.describe(index), NAMES[index]),
-            points: slope * term,
-        });
-    }
-    Score::from_contributions(parts)
+    let terms = terms
+        .into_iter()
+        .map(|(index, term)| {
+            (
+                format!("{} ({})", features.describe(index), NAMES[index]),
+                term,
+            )
+        })
+        .collect();
+    crate::score::logistic_parts("base rate (learned)", model.intercept, terms)
 }
 
 #[cfg(test)]
