@@ -5,10 +5,16 @@
 //! Invariant: this crate does no I/O, spawns no thread, reads no clock, no environment and no
 //! random source. Time, ids, configuration and data are passed in.
 
+pub mod cluster;
 pub mod entity;
 pub mod identity;
+pub mod persona;
+pub mod plan;
 pub mod score;
+pub mod tal;
+pub mod trigger;
 pub mod value;
+pub mod why;
 
 pub use entity::*;
 pub use value::{

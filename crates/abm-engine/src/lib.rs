@@ -9,6 +9,7 @@
 
 pub mod backtest;
 pub mod scoring;
+pub mod team;
 pub mod tune;
 
 pub use scoring::{Keep, ScoredAccount, Scoring, compute, rescore};

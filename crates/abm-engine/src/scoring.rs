@@ -11,6 +11,7 @@ use abm_core::score::facts::{OpportunityFact, Person, ScoredActivity, TopicId};
 use abm_core::score::fit::CustomerProfile;
 use abm_core::score::intent::PageTopics;
 use abm_core::score::{Assessment, ScoringConfig, assess};
+use abm_core::trigger::TriggerConfig;
 use abm_store::{SaveOutcome, SavedScore, ScoringAccount, Store, StoreError};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -510,16 +511,25 @@ pub fn compute(
     Ok(scoring)
 }
 
-/// Scores and saves: every account, or only those given (the ones an import touched).
+/// Scores and saves: every account, or only those given (the ones an import touched), and
+/// records the trigger events the data shows as of `as_of`.
 pub fn rescore(
     store: &mut dyn Store,
     config: &ScoringConfig,
+    triggers: &TriggerConfig,
     as_of: i64,
     only: Option<&[AccountId]>,
 ) -> Result<(Scoring, SaveOutcome), StoreError> {
-    let scoring = compute(store, config, as_of, only, Keep::Values)?;
     let started = std::time::Instant::now();
+    let loaded = load(store, config, as_of, only)?;
+    let scoring = assess_all(&loaded, config, as_of, Keep::Values);
+    tracing::debug!(elapsed = ?started.elapsed(), "assessed");
+    let detected = crate::team::triggers::detect(&loaded, &config.intent, triggers, as_of);
+    drop(loaded);
     let outcome = store.save_scores(as_of, &saved_rows(&scoring))?;
+    abm_store::sql::transaction(store.sql(), |sql| {
+        abm_store::team::record_triggers(sql, &detected, as_of)
+    })?;
     tracing::debug!(elapsed = ?started.elapsed(), "saved");
     Ok((scoring, outcome))
 }
@@ -558,6 +568,7 @@ pub struct Replay {
 pub fn replay(
     store: &mut dyn Store,
     config: &ScoringConfig,
+    triggers: &TriggerConfig,
     now: i64,
     days: u32,
     step_days: u32,
@@ -572,8 +583,15 @@ pub fn replay(
     let mut latest: Vec<Option<abm_core::score::Stage>> = vec![None; loaded.selected.len()];
     let mut changes = Vec::new();
     let mut last = None;
+    let mut detected = Vec::new();
     for &instant in &instants {
         let scoring = assess_all(&loaded, config, instant, Keep::Values);
+        detected.extend(crate::team::triggers::detect(
+            &loaded,
+            &config.intent,
+            triggers,
+            instant,
+        ));
         for (slot, account) in latest.iter_mut().zip(&scoring.accounts) {
             let stage = account.assessment.stage;
             if *slot != Some(stage) {
@@ -597,6 +615,9 @@ pub fn replay(
         profile_customers: 0,
     });
     store.replace_history(now, &saved_rows(&scoring), &changes)?;
+    abm_store::sql::transaction(store.sql(), |sql| {
+        abm_store::team::record_triggers(sql, &detected, now)
+    })?;
     Ok(Replay {
         scoring,
         instants: instants.len(),

@@ -18,7 +18,9 @@ mod codec;
 mod postgres;
 mod scores;
 mod sorter;
+pub mod sql;
 mod sqlite;
+pub mod team;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
@@ -32,6 +34,7 @@ pub use crate::postgres::PostgresStore;
 pub use crate::scores::{
     SaveOutcome, SavedScore, ScoringAccount, ScoringActivity, StageChange, StoredScore,
 };
+pub use crate::sql::Sql;
 pub use crate::sqlite::SqliteStore;
 use abm_core::score::facts::{IntentWeek, OpportunityFact};
 
@@ -101,6 +104,9 @@ pub struct UnmatchedDomain {
 
 /// The storage interface. Reads are plain calls; writes go through an [`ImportTransaction`].
 pub trait Store {
+    /// The connection as a portable query runner: the account team's tables (see [`team`])
+    /// are read and written through it, in queries written once for both backends.
+    fn sql(&mut self) -> &mut dyn Sql;
     fn counts(&mut self) -> Result<Counts>;
     /// The top domains of unmatched leads, activities and signals: what to add as accounts.
     fn top_unmatched_domains(&mut self, limit: u32) -> Result<Vec<UnmatchedDomain>>;

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0001_foundation.sql"),
     ),
     (2, include_str!("../migrations/postgres/0002_scores.sql")),
+    (3, include_str!("../migrations/postgres/0003_team.sql")),
 ];
 
 mod scores;
@@ -189,6 +190,10 @@ fn counts_of(row: &Row, width: usize) -> Vec<i64> {
 }
 
 impl Store for PostgresStore {
+    fn sql(&mut self) -> &mut dyn crate::Sql {
+        &mut self.client
+    }
+
     fn scoring_accounts(&mut self) -> Result<Vec<crate::ScoringAccount>> {
         scores::accounts(&mut self.client)
     }

@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0002_activity_index_tables.sql"),
     ),
     (3, include_str!("../migrations/sqlite/0003_scores.sql")),
+    (4, include_str!("../migrations/sqlite/0004_team.sql")),
 ];
 
 /// The trigger that keeps `activity_timeline` current for rows inserted one by one; the bulk
@@ -449,6 +450,10 @@ fn account_owning(connection: &Connection, domain: &Domain) -> Result<Option<i64
 }
 
 impl Store for SqliteStore {
+    fn sql(&mut self) -> &mut dyn crate::Sql {
+        &mut self.connection
+    }
+
     fn scoring_accounts(&mut self) -> Result<Vec<crate::ScoringAccount>> {
         scores::accounts(&self.connection)
     }

@@ -27,6 +27,9 @@ struct Cli {
     /// Configuration file (defaults apply when it is absent)
     #[arg(long, global = true, default_value = "./abm.toml")]
     config: std::path::PathBuf,
+    /// Act as this registered user (the audit trail records who did what) [default: [cli] user of abm.toml, else the OS user]
+    #[arg(long = "as", global = true, value_name = "EMAIL", env = "ABM_USER")]
+    acting_as: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +54,27 @@ enum Command {
     Backtest(cli::backtest::BacktestArgs),
     /// Learn a priority from the team's history and write it as a config for review
     Tune(cli::tune::TuneArgs),
+    /// The target account list: propose, approve, reject, remove, list, import, suggest, audit
+    #[command(subcommand)]
+    Tal(cli::tal::TalCommand),
+    /// Clusters of 1:few accounts: suggest, create, add, remove, list, delete
+    #[command(subcommand)]
+    Cluster(cli::cluster::ClusterCommand),
+    /// How job titles map to function, seniority and buying role
+    Persona(cli::persona::PersonaArgs),
+    /// Set a contact's buying role by hand (or `auto` to follow the title again)
+    Role(cli::persona::RoleArgs),
+    /// Account plans for 1:1 and 1:few accounts: show, edit, set, history
+    #[command(subcommand)]
+    Plan(cli::plan::PlanCommand),
+    /// Trigger events: list them, or import events from a file (funding, merger, …)
+    #[command(subcommand)]
+    Triggers(cli::triggers::TriggersCommand),
+    /// Advocacy flags of an account: reference, case_study, advisory_board
+    Flag(cli::triggers::FlagArgs),
+    /// Users and their roles (admin, marketing, sales, viewer)
+    #[command(subcommand)]
+    User(cli::user::UserCommand),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +117,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let context = cli::Context {
         database_url: cli.database_url,
         config_path: cli.config,
+        acting_as: cli.acting_as,
     };
     match cli.command {
         Command::Demo(args) => demo::run(&context, &args),
@@ -104,5 +129,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Account(args) => cli::scores::run_account(&context, &args),
         Command::Backtest(args) => cli::backtest::run(&context, &args),
         Command::Tune(args) => cli::tune::run(&context, &args),
+        Command::Tal(command) => cli::tal::run(&context, &command),
+        Command::Cluster(command) => cli::cluster::run(&context, &command),
+        Command::Persona(args) => cli::persona::run(&context, &args),
+        Command::Role(args) => cli::persona::run_role(&context, &args),
+        Command::Plan(command) => cli::plan::run(&context, &command),
+        Command::Triggers(command) => cli::triggers::run(&context, &command),
+        Command::Flag(args) => cli::triggers::run_flag(&context, &args),
+        Command::User(command) => cli::user::run(&context, &command),
     }
 }

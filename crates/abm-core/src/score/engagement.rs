@@ -128,6 +128,15 @@ impl EngagementState {
         self.long.add(weight, activity.at, TREND_LONG_DAYS);
     }
 
+    /// When this person last did something that makes them active (not an open, an
+    /// impression or our own send), if ever.
+    pub fn last_active(&self, person: Person) -> Option<i64> {
+        self.people
+            .get(&person)
+            .map(|sum| sum.active)
+            .filter(|&active| active != i64::MIN)
+    }
+
     /// Distinct known people (not the anonymous bucket) with an activity at or after `since`.
     pub fn people_active_since(&self, since: i64) -> u32 {
         self.people

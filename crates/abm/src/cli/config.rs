@@ -4,10 +4,14 @@
 
 use abm_core::Domain;
 use abm_core::identity::FreeMailDomains;
+use abm_core::persona::PersonaConfig;
 use abm_core::score::ScoringConfig;
 use abm_core::score::config::{
     EngagementConfig, FitConfig, IntentConfig, PriorityConfig, StagesConfig,
 };
+use abm_core::tal::TalConfig;
+use abm_core::trigger::TriggerConfig;
+use abm_core::why::WhyUsConfig;
 use anyhow::{Result, bail};
 use std::path::Path;
 
@@ -29,6 +33,25 @@ pub struct Config {
     pub priority: PriorityConfig,
     #[serde(default)]
     pub stages: StagesConfig,
+    #[serde(default)]
+    pub tal: TalConfig,
+    #[serde(default)]
+    pub personas: PersonaConfig,
+    #[serde(default)]
+    pub triggers: TriggerConfig,
+    #[serde(default)]
+    pub why_us: WhyUsConfig,
+    #[serde(default)]
+    pub cli: CliConfig,
+}
+
+/// `[cli]`: who the command line acts as when `--as` is not given.
+#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CliConfig {
+    /// A registered user's email (`abm user list`); the OS user when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
@@ -106,6 +129,11 @@ impl Config {
             engagement: scoring.engagement,
             priority: scoring.priority,
             stages: scoring.stages,
+            tal: self.tal.clone(),
+            personas: self.personas.clone(),
+            triggers: self.triggers.clone(),
+            why_us: self.why_us.clone(),
+            cli: self.cli.clone(),
         }
     }
 
@@ -168,6 +196,9 @@ mod tests {
     fn the_written_defaults_are_the_defaults() {
         let config = Config::parse(DEFAULT_FILE, Path::new("abm.toml")).expect("default file");
         assert_eq!(config.scoring(), ScoringConfig::default());
+        assert_eq!(config.tal, TalConfig::default());
+        assert_eq!(config.personas, PersonaConfig::default());
+        assert_eq!(config.triggers, TriggerConfig::default());
         assert!(config.identity.free_mail_domains.is_empty());
     }
 

@@ -1,12 +1,19 @@
 //! The subcommands that read and write the user's database.
 
+pub mod actor;
 pub mod backtest;
+pub mod cluster;
 pub mod config;
 pub mod import;
 pub mod init;
+pub mod persona;
+pub mod plan;
 pub mod scores;
 pub mod status;
+pub mod tal;
+pub mod triggers;
 pub mod tune;
+pub mod user;
 pub mod when;
 
 use anyhow::{Context as _, Result};
@@ -17,6 +24,8 @@ pub struct Context {
     /// As given with `--database-url` or `ABM_DATABASE_URL`; `None` means the default.
     pub database_url: Option<String>,
     pub config_path: PathBuf,
+    /// `--as EMAIL`: who acts, for the audit trail and role checks.
+    pub acting_as: Option<String>,
 }
 
 impl Context {

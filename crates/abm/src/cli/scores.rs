@@ -33,6 +33,10 @@ pub struct AccountsArgs {
     /// Only accounts in this journey stage (target, aware, engaged, qualified, opportunity, customer, lost, re_engaged)
     #[arg(long)]
     stage: Option<String>,
+    /// Only accounts approved on the TAL in this tier (1:1, 1:few, 1:many), or `none` for
+    /// accounts not on it
+    #[arg(long)]
+    tier: Option<String>,
     /// Compute the scores as of this date instead of reading the stored ones
     #[arg(long)]
     as_of: Option<String>,
@@ -58,18 +62,20 @@ pub struct AccountArgs {
 
 /// One row of the ranked list, whichever way it was obtained.
 struct Ranked {
+    id: i64,
     domain: String,
     name: Option<String>,
     values: ScoreValues,
     stage: Stage,
     stage_reason: String,
-    /// Tiers arrive with the target account list; until then every account is untiered.
+    /// The tier of an account approved on the TAL; none otherwise.
     tier: Option<String>,
 }
 
 impl Ranked {
     fn from_stored(stored: StoredScore) -> Self {
         Ranked {
+            id: stored.account.0,
             domain: stored.domain,
             name: stored.name,
             values: stored.values,
@@ -81,6 +87,7 @@ impl Ranked {
 
     fn from_scored(scored: ScoredAccount) -> Self {
         Ranked {
+            id: scored.id.0,
             domain: scored.domain,
             name: scored.name,
             values: scored.assessment.scores.values(),
@@ -101,14 +108,22 @@ fn sort_ranked(rows: &mut [Ranked]) {
 }
 
 pub fn run_score(context: &Context, args: &ScoreArgs) -> Result<ExitCode> {
-    let config = Config::load(&context.config_path)?.scoring();
+    let full_config = Config::load(&context.config_path)?;
+    let config = full_config.scoring();
     let as_of = when::as_of(args.as_of.as_deref(), jiff::Timestamp::now())?;
     let mut store = context.open_store()?;
     let started = std::time::Instant::now();
     let (scoring, saved) = match &args.replay {
         Some(period) => {
             let days = when::days(period, "--replay")?;
-            let replay = scoring::replay(store.as_mut(), &config, as_of, days, 7)?;
+            let replay = scoring::replay(
+                store.as_mut(),
+                &config,
+                &full_config.triggers,
+                as_of,
+                days,
+                7,
+            )?;
             println!(
                 "Replayed {} weekly instants: {} stage changes rebuilt.",
                 replay.instants,
@@ -121,7 +136,7 @@ pub fn run_score(context: &Context, args: &ScoreArgs) -> Result<ExitCode> {
             };
             (replay.scoring, saved)
         }
-        None => scoring::rescore(store.as_mut(), &config, as_of, None)?,
+        None => scoring::rescore(store.as_mut(), &config, &full_config.triggers, as_of, None)?,
     };
     let elapsed = started.elapsed();
     let mut stages: BTreeMap<Stage, u64> = BTreeMap::new();
@@ -195,7 +210,8 @@ pub fn run_accounts(context: &Context, args: &AccountsArgs) -> Result<ExitCode> 
         },
         None => None,
     };
-    let config = Config::load(&context.config_path)?.scoring();
+    let full_config = Config::load(&context.config_path)?;
+    let config = full_config.scoring();
     let mut store = context.open_store()?;
     let mut rows: Vec<Ranked> = match &args.as_of {
         Some(as_of) => {
@@ -211,7 +227,7 @@ pub fn run_accounts(context: &Context, args: &AccountsArgs) -> Result<ExitCode> 
             if stored.is_empty() && store.counts()?.accounts > 0 {
                 // Never scored: score now, so the first look at the list is not empty.
                 let as_of = jiff::Timestamp::now().as_microsecond();
-                scoring::rescore(store.as_mut(), &config, as_of, None)?;
+                scoring::rescore(store.as_mut(), &config, &full_config.triggers, as_of, None)?;
                 store
                     .stored_scores()?
                     .into_iter()
@@ -222,8 +238,23 @@ pub fn run_accounts(context: &Context, args: &AccountsArgs) -> Result<ExitCode> 
             }
         }
     };
+    let tiers: std::collections::HashMap<i64, String> =
+        abm_store::team::approved_tiers(store.sql())?
+            .into_iter()
+            .collect();
+    for row in &mut rows {
+        row.tier = tiers.get(&row.id).cloned();
+    }
     if let Some(stage) = stage {
         rows.retain(|row| row.stage == stage);
+    }
+    match args.tier.as_deref().map(str::trim) {
+        None => {}
+        Some("none") => rows.retain(|row| row.tier.is_none()),
+        Some(text) => {
+            let tier = abm_core::tal::Tier::parse(text)?;
+            rows.retain(|row| row.tier.as_deref() == Some(tier.as_str()));
+        }
     }
     sort_ranked(&mut rows);
     if let Some(top) = args.top {
@@ -337,9 +368,10 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
         Ok(domain) => domain,
         Err(error) => bail!("{:?} is not a domain: {error}", args.domain),
     };
-    let config = Config::load(&context.config_path)?.scoring();
+    let full_config = Config::load(&context.config_path)?;
+    let config = full_config.scoring();
     let mut store = context.open_store()?;
-    let Some((id, _account)) = store.account_by_domain(&domain)? else {
+    let Some((id, account)) = store.account_by_domain(&domain)? else {
         bail!("no account owns the domain {domain}; `abm accounts` lists the accounts");
     };
     // The stored scores say when the account was last scored; its contributions are
@@ -349,20 +381,87 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
         (None, Some(stored)) => stored.scored_at,
         (None, None) => jiff::Timestamp::now().as_microsecond(),
     };
-    let scoring = scoring::compute(
-        store.as_mut(),
-        &config,
-        as_of,
-        Some(&[id]),
-        scoring::Keep::Contributions,
-    )?;
+    let loaded = scoring::load(store.as_mut(), &config, as_of, Some(&[id]))?;
+    let topics = loaded
+        .selected
+        .first()
+        .map(|&position| {
+            abm_engine::team::clusters::recent_topics(
+                &loaded.accounts[position].facts,
+                config.intent.surge_threshold.get(),
+                as_of,
+            )
+        })
+        .unwrap_or_default();
+    let scoring = scoring::assess_all(&loaded, &config, as_of, scoring::Keep::Contributions);
+    drop(loaded);
     let Some(scored) = scoring.accounts.into_iter().next() else {
         bail!("the account {domain} could not be scored");
     };
     let scores = scored.assessment.scores.clone();
-    let (row, scored_at) = (Ranked::from_scored(scored), as_of);
+    let (mut row, scored_at) = (Ranked::from_scored(scored), as_of);
     let history = store.stage_history(id)?;
+    let entry = abm_store::team::tal_entry(store.sql(), id.0)?;
+    row.tier = entry
+        .as_ref()
+        .filter(|entry| entry.status == "approved")
+        .and_then(|entry| entry.tier.clone());
+    let group = abm_engine::team::buying_group::for_account(
+        store.as_mut(),
+        &config,
+        &full_config.personas,
+        id,
+        as_of,
+    )?;
+    let recent = as_of - i64::from(full_config.triggers.recent_days.get()) * 86_400_000_000;
+    let triggers = abm_store::team::triggers(store.sql(), Some(id.0), recent)?;
+    let flags = abm_store::team::flags(store.sql(), id.0)?;
+    let plan = abm_store::team::plan(store.sql(), id.0)?;
+    let stories = match &account.industry {
+        Some(industry) => abm_store::team::stories_in_industry(store.sql(), industry, id.0)?,
+        None => Vec::new(),
+    };
+    let competitors: Vec<&str> = account
+        .technologies
+        .iter()
+        .filter(|technology| {
+            config
+                .fit
+                .competitors
+                .technologies
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(technology))
+        })
+        .map(String::as_str)
+        .collect();
+    let why = abm_core::why::summarise(
+        &scores,
+        &abm_core::why::WhyInputs {
+            triggers: triggers
+                .iter()
+                .map(|(_, t)| (t.kind.as_str(), t.evidence.as_str()))
+                .collect(),
+            topics: topics.iter().map(String::as_str).collect(),
+            competitors,
+            stories: stories.iter().map(String::as_str).collect(),
+            industry: account.industry.as_deref(),
+        },
+        &full_config.why_us,
+    );
     let shown = scores.rounded();
+    let coverage: Vec<serde_json::Value> = group
+        .coverage
+        .roles
+        .iter()
+        .map(|role| {
+            serde_json::json!({
+                "role": role.role.as_str(),
+                "known": role.known,
+                "engaged": role.engaged,
+                "expected": role.expected,
+            })
+        })
+        .collect();
     match args.format {
         OutputFormat::Json => {
             let history: Vec<serde_json::Value> = history
@@ -376,6 +475,24 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
                     })
                 })
                 .collect();
+            let members: Vec<serde_json::Value> = group
+                .members
+                .iter()
+                .map(|member| {
+                    serde_json::json!({
+                        "email": member.email,
+                        "name": member.name,
+                        "title": member.title,
+                        "function": member.persona.function.map(|f| f.as_str()),
+                        "seniority": member.persona.seniority.as_str(),
+                        "role": member.role.map(|r| r.as_str()),
+                        "role_source": member.role_source,
+                        "engaged": member.engaged,
+                        "last_active": member.last_active.map(when::show),
+                        "opted_out": member.opted_out,
+                    })
+                })
+                .collect();
             let value = serde_json::json!({
                 "domain": row.domain,
                 "name": row.name,
@@ -383,12 +500,36 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
                 "stage": row.stage.as_str(),
                 "stage_reason": row.stage_reason,
                 "tier": row.tier,
+                "tal": entry.as_ref().map(|entry| serde_json::json!({
+                    "status": entry.status,
+                    "tier": entry.tier,
+                    "cluster": entry.cluster,
+                    "sales_owner": entry.sales_owner,
+                    "marketing_owner": entry.marketing_owner,
+                    "reason": entry.reason,
+                })),
                 "scores": {
                     "fit": shown.fit,
                     "intent": shown.intent,
                     "engagement": shown.engagement,
                     "priority": shown.priority,
                 },
+                "buying_group": coverage,
+                "buying_group_coverage": {
+                    "known": group.coverage.known_share,
+                    "engaged": group.coverage.engaged_share,
+                    "missing": group.coverage.missing.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                },
+                "contacts": members,
+                "triggers": triggers.iter().map(|(_, t)| serde_json::json!({
+                    "kind": t.kind,
+                    "at": when::show(t.at),
+                    "evidence": t.evidence,
+                    "source": t.source,
+                })).collect::<Vec<_>>(),
+                "flags": flags,
+                "plan_version": plan.as_ref().map(|plan| plan.version),
+                "why": why,
                 "stage_history": history,
             });
             println!("{}", serde_json::to_string_pretty(&value)?);
@@ -401,10 +542,45 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
             );
             println!("  scored as of {}", when::show(scored_at));
             println!("  stage {} ({})", row.stage.as_str(), row.stage_reason);
+            match &entry {
+                Some(entry) => println!(
+                    "  TAL {}{}{}; sales {}, marketing {}",
+                    entry.status,
+                    entry
+                        .tier
+                        .as_deref()
+                        .map(|t| format!(", {t}"))
+                        .unwrap_or_default(),
+                    entry
+                        .cluster
+                        .as_deref()
+                        .map(|c| format!(", cluster {c}"))
+                        .unwrap_or_default(),
+                    entry.sales_owner.as_deref().unwrap_or("—"),
+                    entry.marketing_owner.as_deref().unwrap_or("—"),
+                ),
+                None => println!("  not on the TAL"),
+            }
+            if !flags.is_empty() {
+                println!("  advocacy: {}", flags.join(", "));
+            }
             println!(
                 "  priority {:.0}   fit {:.0}   intent {:.0}   engagement {:.0}",
                 shown.priority.value, shown.fit.value, shown.intent.value, shown.engagement.value
             );
+            println!();
+            println!("why this account:");
+            for line in &why.this_account {
+                println!("    {line}");
+            }
+            println!("why now:");
+            for line in &why.now {
+                println!("    {line}");
+            }
+            println!("why us:");
+            for line in &why.us {
+                println!("    {line}");
+            }
             if args.why {
                 for (name, score) in [
                     ("priority", &shown.priority),
@@ -416,10 +592,84 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
                     print_why(name, score);
                 }
             }
+            print_buying_group(&group);
+            if !triggers.is_empty() {
+                println!("\ntrigger events:");
+                for (_, trigger) in &triggers {
+                    println!(
+                        "  {}  {}: {}",
+                        when::show(trigger.at),
+                        trigger.kind,
+                        trigger.evidence
+                    );
+                }
+            }
+            if let Some(plan) = &plan {
+                println!(
+                    "\naccount plan: version {} ({} by {}): abm plan show {}",
+                    plan.version,
+                    when::show(plan.updated_at),
+                    plan.updated_by,
+                    row.domain
+                );
+            }
             print_history(&history);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_buying_group(group: &abm_engine::team::buying_group::AccountBuyingGroup) {
+    let coverage = &group.coverage;
+    println!(
+        "\nbuying group: {:.0}% of roles known, {:.0}% engaged{}",
+        coverage.known_share * 100.0,
+        coverage.engaged_share * 100.0,
+        if coverage.missing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; missing {}",
+                coverage
+                    .missing
+                    .iter()
+                    .map(|r| r.label())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    let rows: Vec<Vec<String>> = group
+        .members
+        .iter()
+        .filter(|member| member.role.is_some())
+        .map(|member| {
+            vec![
+                member
+                    .role
+                    .map(|r| r.label())
+                    .unwrap_or_default()
+                    .to_owned(),
+                member.name.clone().unwrap_or_else(|| member.email.clone()),
+                member.title.clone().unwrap_or_default(),
+                if member.engaged {
+                    "engaged".to_owned()
+                } else {
+                    member.last_active.map_or("never active".to_owned(), |at| {
+                        format!("last active {}", when::show(at))
+                    })
+                },
+                if member.role_source == "set by hand" {
+                    "set by hand".to_owned()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        output::print_table(&["role", "person", "title", "activity", ""], &rows, &[]);
+    }
 }
 
 fn print_why(name: &str, score: &Score) {
@@ -470,6 +720,7 @@ pub fn rescore_after_import(
     let accounts = store.counts()?.accounts;
     let touched = touched.filter(|list| (list.len() as u64) * 4 < accounts);
     let as_of = jiff::Timestamp::now().as_microsecond();
-    let (scoring, _) = scoring::rescore(store, &config.scoring(), as_of, touched)?;
+    let (scoring, _) =
+        scoring::rescore(store, &config.scoring(), &config.triggers, as_of, touched)?;
     Ok(scoring.accounts.len() as u64)
 }

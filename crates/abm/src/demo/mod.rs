@@ -42,6 +42,7 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let demo_context = Context {
         database_url: Some(url.clone()),
         config_path: context.config_path.clone(),
+        acting_as: context.acting_as.clone(),
     };
     let mut store = demo_context.open_store()?;
     if !own_database {
@@ -133,7 +134,15 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let config = crate::cli::config::Config::load(&demo_context.config_path)?.scoring();
     let as_of = jiff::Timestamp::now().as_microsecond();
     // A year of weekly scoring replayed, so the demo has a stage history to look at.
-    let scoring = abm_engine::scoring::replay(store.as_mut(), &config, as_of, 364, 7)?.scoring;
+    let scoring = abm_engine::scoring::replay(
+        store.as_mut(),
+        &config,
+        &abm_core::trigger::TriggerConfig::default(),
+        as_of,
+        364,
+        7,
+    )?
+    .scoring;
     let mut ranked: Vec<_> = scoring.accounts.iter().collect();
     ranked.sort_by(|a, b| {
         b.assessment

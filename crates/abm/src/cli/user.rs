@@ -1,0 +1,115 @@
+//! `abm user add|list`: the people who act on the data, with their role (admin, marketing,
+//! sales, viewer). The web interface adds passwords and tokens; the CLI names users with --as.
+
+use super::config::Config;
+use super::{Context, actor};
+use crate::output::{self, OutputFormat};
+use abm_core::Email;
+use abm_core::tal::UserRole;
+use abm_store::team::{self, UserRecord};
+use anyhow::{Result, bail};
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand)]
+pub enum UserCommand {
+    /// Register a user (or change their role): abm user add ana@ourco.com --role sales
+    Add {
+        email: String,
+        /// admin, marketing, sales or viewer
+        #[arg(long)]
+        role: String,
+        /// The name the CRM uses for this person as an account owner ("Ana Ruiz")
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The registered users
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+    },
+}
+
+pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
+    let config = Config::load(&context.config_path)?;
+    let mut store = context.open_store()?;
+    match command {
+        UserCommand::Add { email, role, name } => {
+            let Some(role) = UserRole::from_key(role.trim()) else {
+                bail!("--role {role:?}: use admin, marketing, sales or viewer");
+            };
+            let email = match Email::parse(email) {
+                Ok(email) => email,
+                Err(error) => bail!("{email:?} is not an email address: {error}"),
+            };
+            let acting = actor::resolve(context, &config, store.as_mut())?;
+            if acting.role != UserRole::Admin {
+                bail!(
+                    "{} may not add users: only an administrator may",
+                    acting.email
+                );
+            }
+            let first = team::user_count(store.sql())? == 0;
+            if first && role != UserRole::Admin {
+                bail!(
+                    "the first user must be an administrator (--role admin), or nobody could manage users afterwards"
+                );
+            }
+            let added = team::upsert_user(
+                store.sql(),
+                &UserRecord {
+                    email: email.as_str().to_owned(),
+                    name: name
+                        .as_ref()
+                        .map(|n| n.trim().to_owned())
+                        .filter(|n| !n.is_empty()),
+                    role: role.as_str().to_owned(),
+                    created_at: jiff::Timestamp::now().as_microsecond(),
+                },
+            )?;
+            println!(
+                "{} {} as {}.",
+                if added { "Added" } else { "Updated" },
+                email.as_str(),
+                role.as_str()
+            );
+        }
+        UserCommand::List { format } => {
+            let users = team::users(store.sql())?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&users)?),
+                OutputFormat::Csv => {
+                    println!("email,name,role");
+                    for user in &users {
+                        println!(
+                            "{}",
+                            output::csv_line(&[
+                                user.email.clone(),
+                                user.name.clone().unwrap_or_default(),
+                                user.role.clone()
+                            ])
+                        );
+                    }
+                }
+                OutputFormat::Table => {
+                    if users.is_empty() {
+                        println!(
+                            "No users yet: the CLI user acts as an administrator until `abm user add EMAIL --role admin`."
+                        );
+                    }
+                    let rows: Vec<Vec<String>> = users
+                        .iter()
+                        .map(|user| {
+                            vec![
+                                user.email.clone(),
+                                user.name.clone().unwrap_or_default(),
+                                user.role.clone(),
+                            ]
+                        })
+                        .collect();
+                    output::print_table(&["email", "name", "role"], &rows, &[]);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
