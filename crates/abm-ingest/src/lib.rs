@@ -15,7 +15,7 @@ mod rows;
 
 pub use columns::ColumnOverride;
 pub use pipeline::{
-    FileReport, ImportError, ImportOptions, ImportReport, NoProgress, Progress, import,
+    FileReport, ImportError, ImportOptions, ImportReport, NoProgress, Progress, Watch, import,
 };
 pub use problem::{MAX_LISTED, Problem, Problems};
 

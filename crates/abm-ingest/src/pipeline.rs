@@ -35,6 +35,17 @@ pub struct ImportOptions {
     pub dry_run: bool,
     pub free_mail: FreeMailDomains,
     pub started_at: jiff::Timestamp,
+    /// What makes a change a trigger event; `None` records none (a dry run, a first look).
+    pub watch: Option<Watch>,
+}
+
+/// The settings trigger detection reads during an account or contact import.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    /// Technologies of competitors (`[fit.competitors]`): dropping one is a displacement window.
+    pub competitors: Vec<String>,
+    pub triggers: abm_core::trigger::TriggerConfig,
+    pub personas: abm_core::persona::PersonaConfig,
 }
 
 /// Told how far the import has read, in bytes over all files.
@@ -103,6 +114,10 @@ pub enum ImportError {
 struct Counter {
     figures: ImportFigures,
     kept_existing: u64,
+    /// Accounts an import changed: (id, stored before, written), for trigger detection.
+    changed_accounts: Vec<(AccountId, Account, Account)>,
+    /// Contacts new to the database, with their account.
+    new_contacts: Vec<(AccountId, Contact)>,
 }
 
 impl Counter {
@@ -194,6 +209,8 @@ pub fn import(
     let mut counter = Counter {
         figures: ImportFigures::default(),
         kept_existing: 0,
+        changed_accounts: Vec::new(),
+        new_contacts: Vec::new(),
     };
     let mut reports: Vec<FileReport> = files
         .iter()
@@ -254,6 +271,12 @@ pub fn import(
         transaction.rematch()?
     };
     tracing::debug!(elapsed = ?finishing.elapsed(), "rematched");
+    if let Some(watch) = &options.watch
+        && !options.dry_run
+    {
+        let at = options.started_at.as_microsecond();
+        record_triggers(transaction.as_mut(), watch, &counter, at)?;
+    }
     let figures = counter.figures.clone();
     if options.dry_run {
         drop(transaction);
@@ -566,6 +589,9 @@ fn apply_account(
                 Written::Unchanged
             } else {
                 transaction.update_account(id, &merged)?;
+                counter
+                    .changed_accounts
+                    .push((id, existing.clone(), merged));
                 Written::Updated
             }
         }
@@ -616,6 +642,7 @@ fn apply_contact(
         }
         None => {
             transaction.write_contact(None, &contact)?;
+            counter.new_contacts.push((account_id, contact));
             Written::Inserted
         }
     };
@@ -963,4 +990,66 @@ fn parse_activities(
     parsed.accounts.sort_unstable();
     parsed.accounts.dedup();
     parsed
+}
+
+/// Trigger events in what this import changed: technologies added or dropped and headcount
+/// growth on re-imported accounts, and a new senior contact in a function we sell to at an
+/// account that already had contacts (on a first load every contact is new: no change).
+fn record_triggers(
+    transaction: &mut dyn ImportTransaction,
+    watch: &Watch,
+    counter: &Counter,
+    at: i64,
+) -> Result<(), ImportError> {
+    use abm_core::trigger;
+    let mut rows = Vec::new();
+    let mut push = |account: AccountId, found: trigger::Trigger| {
+        rows.push(abm_store::team::TriggerRow {
+            account_id: account.0,
+            kind: found.kind.as_str().to_owned(),
+            at: found.at,
+            evidence: found.evidence,
+            source: "detected".to_owned(),
+            dedupe_key: found.key,
+        });
+    };
+    for (id, before, after) in &counter.changed_accounts {
+        for found in
+            trigger::account_changes(before, after, &watch.competitors, &watch.triggers, at)
+        {
+            push(*id, found);
+        }
+    }
+    let sql = transaction.sql()?;
+    if !counter.new_contacts.is_empty() {
+        let dictionary = abm_core::persona::TitleDictionary::new(&watch.personas);
+        let mut new_per_account: HashMap<i64, u64> = HashMap::new();
+        for (account, _) in &counter.new_contacts {
+            *new_per_account.entry(account.0).or_default() += 1;
+        }
+        for (account, contact) in &counter.new_contacts {
+            let Some(title) = contact.title.as_deref() else {
+                continue;
+            };
+            let persona = dictionary.classify(title);
+            let buys = persona.function.is_some_and(|function| {
+                watch.personas.buying_functions.contains(&function)
+                    || function == abm_core::persona::Function::Executive
+            });
+            if !(persona.relevant && persona.seniority.is_senior() && buys) {
+                continue;
+            }
+            let stored = abm_store::team::people(sql, Some(account.0))?.len() as u64;
+            if stored <= new_per_account.get(&account.0).copied().unwrap_or(0) {
+                continue;
+            }
+            let who = match (&contact.first_name, &contact.last_name) {
+                (Some(first), Some(last)) => format!("{first} {last} <{}>", contact.email.as_str()),
+                _ => contact.email.as_str().to_owned(),
+            };
+            push(*account, trigger::new_leader(&who, title, at));
+        }
+    }
+    abm_store::team::record_triggers(sql, &rows, at)?;
+    Ok(())
 }

@@ -64,6 +64,7 @@ impl World {
             dry_run: false,
             free_mail: FreeMailDomains::default(),
             started_at: "2026-11-23T10:00:00Z".parse().unwrap(),
+            watch: None,
         };
         adjust(&mut options);
         import(self.store.as_mut(), &options, &NoProgress)

@@ -319,6 +319,9 @@ pub trait ImportTransaction {
     fn link_parents(&mut self) -> Result<()>;
     /// Matches what was unmatched against the accounts and contacts now known.
     fn rematch(&mut self) -> Result<Rematched>;
+    /// The import's open transaction as a portable query runner: trigger events an import
+    /// detects are written through it, so they commit (or roll back) with the import.
+    fn sql(&mut self) -> Result<&mut dyn Sql>;
     /// Records the import's figures and commits.
     fn commit(self: Box<Self>, summary: &ImportFigures) -> Result<()>;
 }

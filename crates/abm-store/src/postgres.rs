@@ -628,6 +628,10 @@ fn account_values(account: &Account) -> (Option<&str>, Option<i64>, String, Stri
 }
 
 impl ImportTransaction for PostgresImport<'_> {
+    fn sql(&mut self) -> Result<&mut dyn crate::Sql> {
+        Ok(self.tx()?)
+    }
+
     fn find_account(
         &mut self,
         crm_id: Option<&CrmId>,

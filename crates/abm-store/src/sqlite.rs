@@ -983,6 +983,10 @@ impl SqliteImport<'_> {
 }
 
 impl ImportTransaction for SqliteImport<'_> {
+    fn sql(&mut self) -> Result<&mut dyn crate::Sql> {
+        Ok(&mut *self.connection)
+    }
+
     fn find_account(
         &mut self,
         crm_id: Option<&CrmId>,

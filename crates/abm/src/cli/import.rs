@@ -138,6 +138,11 @@ pub fn options(
         dry_run,
         free_mail: config.free_mail(),
         started_at: jiff::Timestamp::now(),
+        watch: Some(abm_ingest::Watch {
+            competitors: config.fit.competitors.technologies.clone(),
+            triggers: config.triggers.clone(),
+            personas: config.personas.clone(),
+        }),
     })
 }
 
