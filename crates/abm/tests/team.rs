@@ -371,7 +371,7 @@ fn team_story(url: &str) {
     assert_eq!(role(&account, "decision_maker")["known"], 1);
     assert_eq!(role(&account, "decision_maker")["engaged"], 1);
     assert_eq!(account["buying_group"].as_array().unwrap().len(), 8);
-    assert_eq!(account["tier"].as_str().unwrap().starts_with("1:"), true);
+    assert!(account["tier"].as_str().unwrap().starts_with("1:"));
     // A role set by hand wins over the title.
     ok(
         dir,
