@@ -203,6 +203,21 @@ fn team_story(url: &str) {
     );
     assert!(error.contains("no account nowhere-corp.com"), "{error}");
     assert_eq!(status_of(dir, url, "globex.com"), None);
+    let long = "x".repeat(2001);
+    let error = fails(
+        dir,
+        url,
+        &[
+            "tal",
+            "propose",
+            "globex.com",
+            "--reason",
+            &long,
+            "--as",
+            "mo@ourco.com",
+        ],
+    );
+    assert!(error.contains("at most 2000 characters"), "{error}");
     ok(
         dir,
         url,

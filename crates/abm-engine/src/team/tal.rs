@@ -77,6 +77,14 @@ fn audit(
     Ok(())
 }
 
+/// The longest reason kept with a TAL change: a paragraph, not a document.
+pub const MAX_REASON_CHARS: usize = 2_000;
+
+fn too_long(reason: &str) -> Option<String> {
+    (reason.chars().count() > MAX_REASON_CHARS)
+        .then(|| format!("a reason is at most {MAX_REASON_CHARS} characters"))
+}
+
 /// Runs `step` for every named account inside one transaction, collecting refusals; any
 /// refusal rolls the whole batch back.
 fn batch<T>(
@@ -137,6 +145,9 @@ pub fn propose(
             current.as_ref().map(entry_of).as_ref(),
         ) {
             return Ok(Err(refusal.to_string()));
+        }
+        if let Some(refusal) = too_long(&proposal.reason) {
+            return Ok(Err(format!("{}: {refusal}", account.domain)));
         }
         if proposal.reason.trim().is_empty() {
             return Ok(Err(format!(
@@ -233,6 +244,9 @@ pub fn approve(
             )));
         };
         let entry = entry_of(&row);
+        if let Some(refusal) = too_long(&decision.reason) {
+            return Ok(Err(refusal));
+        }
         if let Err(refusal) = tal::check_decide(
             actor,
             TalAction::Approve,
@@ -308,6 +322,9 @@ pub fn reject_or_remove(
         .map(|domain| (domain.clone(), None))
         .collect();
     batch(sql, &names, |sql, account, _| {
+        if let Some(refusal) = too_long(reason) {
+            return Ok(Err(refusal));
+        }
         let current = team::tal_entry(sql, account.id)?;
         let entry = current.as_ref().map(entry_of);
         let checked = if action == TalAction::Remove {
