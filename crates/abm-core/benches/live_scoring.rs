@@ -57,7 +57,7 @@ fn live_scoring(c: &mut Criterion) {
                 topic: None,
                 noise: false,
             });
-            black_box(state.score(&config, at));
+            black_box(state.score(&config, &[], at));
         })
     });
 }

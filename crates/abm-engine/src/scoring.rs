@@ -7,6 +7,7 @@
 
 use abm_core::AccountId;
 use abm_core::entity::ActivityKind;
+use abm_core::persona::TitleDictionary;
 use abm_core::score::facts::{OpportunityFact, Person, ScoredActivity, TopicId};
 use abm_core::score::fit::CustomerProfile;
 use abm_core::score::intent::PageTopics;
@@ -81,7 +82,40 @@ pub fn load(
             if let Some(&position) = index.get(&account.0) {
                 accounts[position as usize].facts.intent.push(week);
             }
-        })
+        })?;
+        // Who holds a buying role: from the title, or as set by hand.
+        let people = match only {
+            Some(ids) if ids.len() <= 200 => {
+                let mut people = Vec::new();
+                for id in ids {
+                    people.extend(abm_store::team::people(store.sql(), Some(id.0))?);
+                }
+                people
+            }
+            _ => abm_store::team::people(store.sql(), None)?,
+        };
+        let dictionary = TitleDictionary::new(&config.personas);
+        for person in people {
+            let Some(&position) = index.get(&person.account_id) else {
+                continue;
+            };
+            let role =
+                match crate::team::buying_group::stored_override(person.role_override.as_deref()) {
+                    Some(role) => role,
+                    None => {
+                        let persona =
+                            dictionary.classify(person.title.as_deref().unwrap_or_default());
+                        persona.role.filter(|_| persona.relevant)
+                    }
+                };
+            if let Some(role) = role {
+                accounts[position as usize]
+                    .facts
+                    .roles
+                    .push((Person::contact(person.contact_id), role));
+            }
+        }
+        Ok(())
     };
 
     let topics = Topics::default();
@@ -112,6 +146,12 @@ pub fn load(
     }
     scatter(&mut accounts, &chunks);
     drop(chunks);
+    for account in &mut accounts {
+        account
+            .facts
+            .roles
+            .sort_unstable_by_key(|(person, _)| *person);
+    }
     let topics = Arc::new(topics.into_names());
     for account in &mut accounts {
         account.facts.topics = Arc::clone(&topics);

@@ -91,6 +91,8 @@ pub struct ScoringConfig {
     pub engagement: EngagementConfig,
     pub priority: PriorityConfig,
     pub stages: StagesConfig,
+    /// `[personas]`: who holds which buying role, for breadth and the qualified rule.
+    pub personas: crate::persona::PersonaConfig,
 }
 
 /// `[fit]`: ICP rules over firmographics and technographics, and the learned profile.
@@ -280,6 +282,9 @@ pub struct EngagementConfig {
     pub breadth_points: Points,
     /// At most this many people count for breadth.
     pub breadth_max_people: Count,
+    /// Points for each distinct buying role (economic buyer, champion…) held by someone
+    /// active in the breadth window: five people from one role are less than three roles.
+    pub role_points: Points,
     /// Points when the latest activity is this recent, halving every such period after.
     pub recency_days: Days,
     pub recency_points: Points,
@@ -300,6 +305,7 @@ impl Default for EngagementConfig {
             breadth_window_days: Days(30),
             breadth_points: Points(6.0),
             breadth_max_people: Count(6),
+            role_points: Points(4.0),
             recency_days: Days(14),
             recency_points: Points(8.0),
             trend_points: Points(12.0),
@@ -441,7 +447,9 @@ pub struct StagesConfig {
     pub qualified_min_fit: Threshold,
     /// … the mean of intent and engagement at least this …
     pub qualified_min_signal: Threshold,
-    /// … and at least this many people active within `qualified_window_days`.
+    /// … and at least this many buying-group people (contacts holding a buying role) active
+    /// within `qualified_window_days`; at an account whose contacts hold no known role (no
+    /// titles), active people of any kind count.
     pub qualified_min_people: Count,
     pub qualified_window_days: Days,
 }

@@ -6,6 +6,7 @@
 //! outweigh five people's visits), breadth across people, and recency.
 
 use crate::entity::ActivityKind;
+use crate::persona::BuyingRole;
 use crate::score::config::EngagementConfig;
 use crate::score::facts::{AccountFacts, Person, ScoredActivity};
 use crate::score::{Contribution, Score, days, decay};
@@ -145,8 +146,39 @@ impl EngagementState {
             .count() as u32
     }
 
-    /// The score as of `as_of`, which must not precede the latest activity added.
-    pub fn score(&self, config: &EngagementConfig, as_of: i64) -> Score {
+    /// The buying roles (distinct, sorted) held by people active at or after `since`, and
+    /// how many such people there are. `roles` is sorted by person.
+    pub fn roles_active_since(
+        &self,
+        roles: &[(Person, BuyingRole)],
+        since: i64,
+    ) -> (Vec<BuyingRole>, u32) {
+        let mut active_roles = Vec::new();
+        let mut people = 0;
+        for (person, role) in roles {
+            if self
+                .people
+                .get(person)
+                .is_some_and(|sum| sum.active >= since)
+            {
+                people += 1;
+                if !active_roles.contains(role) {
+                    active_roles.push(*role);
+                }
+            }
+        }
+        active_roles.sort();
+        (active_roles, people)
+    }
+
+    /// The score as of `as_of`, which must not precede the latest activity added; `roles` are
+    /// the account's people holding a buying role, sorted by person.
+    pub fn score(
+        &self,
+        config: &EngagementConfig,
+        roles: &[(Person, BuyingRole)],
+        as_of: i64,
+    ) -> Score {
         let half_life = self.half_life_days;
         let cap = config.person_cap.0.max(f64::MIN_POSITIVE);
         let volume: f64 = self
@@ -184,6 +216,21 @@ impl EngagementState {
                     config.breadth_window_days.0
                 ),
                 points: config.breadth_points.0 * f64::from(counted - 1),
+            });
+        }
+        let (active_roles, _) =
+            self.roles_active_since(roles, as_of - days(config.breadth_window_days.0));
+        if !active_roles.is_empty() {
+            let names: Vec<&str> = active_roles.iter().map(|role| role.label()).collect();
+            parts.push(Contribution {
+                name: format!(
+                    "{} buying-group role{} active in the last {} days: {}",
+                    active_roles.len(),
+                    if active_roles.len() == 1 { "" } else { "s" },
+                    config.breadth_window_days.0,
+                    names.join(", ")
+                ),
+                points: config.role_points.0 * active_roles.len() as f64,
             });
         }
         if let Some((ratio, points)) = self.trend(config, as_of) {
@@ -260,8 +307,11 @@ mod tests {
             activities,
             ..Default::default()
         };
-        EngagementState::from_facts(&config, &facts, as_of_day * DAY)
-            .score(&config, as_of_day * DAY)
+        EngagementState::from_facts(&config, &facts, as_of_day * DAY).score(
+            &config,
+            &[],
+            as_of_day * DAY,
+        )
     }
 
     #[test]
@@ -345,7 +395,7 @@ mod tests {
                 live.add(activity);
             }
             prop_assert!(live.approx_eq(&full));
-            let (a, b) = (live.score(&config, as_of), full.score(&config, as_of));
+            let (a, b) = (live.score(&config, &[], as_of), full.score(&config, &[], as_of));
             prop_assert!((a.value - b.value).abs() < 1e-6);
         }
     }

@@ -3,6 +3,7 @@
 //! never touches a database.
 
 use crate::entity::{AccountType, ActivityKind};
+use crate::persona::BuyingRole;
 use jiff::civil::Date;
 
 /// Who did an activity, as far as scoring cares: a known contact, an address that is not a
@@ -96,6 +97,9 @@ pub struct AccountFacts {
     pub topics: std::sync::Arc<Vec<String>>,
     pub intent: Vec<IntentWeek>,
     pub opportunities: Vec<OpportunityFact>,
+    /// The account's people who hold a buying role (from their titles, or set by hand),
+    /// sorted by person: breadth across roles and the qualified rule read these.
+    pub roles: Vec<(Person, BuyingRole)>,
 }
 
 impl AccountFacts {
@@ -108,6 +112,14 @@ impl AccountFacts {
                 .then(a.kind.cmp(&b.kind))
         });
         crate::score::noise::mark(noise, &mut self.activities);
+    }
+
+    /// The buying role a person holds at this account, if any.
+    pub fn role_of(&self, person: Person) -> Option<BuyingRole> {
+        self.roles
+            .binary_search_by_key(&person, |(holder, _)| *holder)
+            .ok()
+            .map(|index| self.roles[index].1)
     }
 
     /// The index of a topic name, adding it when new.

@@ -230,7 +230,7 @@ pub fn assess(
     let intent = intent::score(&config.intent, facts, as_of);
     let engagement_state =
         engagement::EngagementState::from_facts(&config.engagement, facts, as_of);
-    let engagement = engagement_state.score(&config.engagement, as_of);
+    let engagement = engagement_state.score(&config.engagement, &facts.roles, as_of);
     let mut scores = Scores {
         fit,
         intent,

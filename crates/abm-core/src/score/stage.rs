@@ -98,7 +98,17 @@ pub fn stage_of(
 
     let fit = scores.fit.value;
     let signal = (scores.intent.value + scores.engagement.value) / 2.0;
-    let people = engagement.people_active_since(as_of - days(config.qualified_window_days.0));
+    // Buying-group people when the account's contacts have known roles; anyone otherwise (a
+    // CRM without titles must not make every account unqualifiable).
+    let window_start = as_of - days(config.qualified_window_days.0);
+    let (people, who) = if facts.roles.is_empty() {
+        (engagement.people_active_since(window_start), "people")
+    } else {
+        (
+            engagement.roles_active_since(&facts.roles, window_start).1,
+            "buying-group people",
+        )
+    };
     let qualified = fit >= config.qualified_min_fit.0
         && signal >= config.qualified_min_signal.0
         && people >= config.qualified_min_people.0;
@@ -127,7 +137,7 @@ pub fn stage_of(
         return (
             Stage::Qualified,
             format!(
-                "fit {fit:.0} ≥ {:.0}, intent and engagement {signal:.0} ≥ {:.0}, {people} people active in {} days",
+                "fit {fit:.0} ≥ {:.0}, intent and engagement {signal:.0} ≥ {:.0}, {people} {who} active in {} days",
                 config.qualified_min_fit.0,
                 config.qualified_min_signal.0,
                 config.qualified_window_days.0
@@ -242,5 +252,69 @@ mod tests {
             facts.customer_on(march),
             "a later lost deal changes nothing then"
         );
+    }
+
+    #[test]
+    fn qualified_counts_buying_group_people_when_roles_are_known() {
+        use crate::persona::BuyingRole;
+        // Three meetings from three people: qualified by people alone when nobody has a role.
+        let mut config = ScoringConfig::default();
+        config.stages.qualified_min_fit = crate::score::config::Threshold(0.0);
+        config.stages.qualified_min_signal = crate::score::config::Threshold(0.0);
+        let assess = |facts: &AccountFacts| {
+            crate::score::assess(
+                &config,
+                &CustomerProfile::default(),
+                facts,
+                micros("2026-03-02"),
+            )
+        };
+        let mut facts = AccountFacts {
+            activities: meetings("2026-03-01"),
+            ..Default::default()
+        };
+        let anyone = assess(&facts);
+        assert_eq!(anyone.stage, Stage::Qualified, "{}", anyone.stage_reason);
+        assert!(
+            anyone.stage_reason.contains("3 people active"),
+            "{}",
+            anyone.stage_reason
+        );
+        // Once roles are known, only the people holding one count: one champion is not enough.
+        facts.roles = vec![(Person::contact(0), BuyingRole::Champion)];
+        let one_role = assess(&facts);
+        assert_ne!(
+            one_role.stage,
+            Stage::Qualified,
+            "{}",
+            one_role.stage_reason
+        );
+        facts.roles = vec![
+            (Person::contact(0), BuyingRole::Champion),
+            (Person::contact(1), BuyingRole::EconomicBuyer),
+            (Person::contact(2), BuyingRole::User),
+        ];
+        facts.roles.sort_by_key(|(person, _)| *person);
+        let group = assess(&facts);
+        assert_eq!(group.stage, Stage::Qualified);
+        assert!(
+            group.stage_reason.contains("3 buying-group people active"),
+            "{}",
+            group.stage_reason
+        );
+        // And engagement names the roles it counted.
+        let roles = group
+            .scores
+            .engagement
+            .contributions
+            .iter()
+            .find(|c| c.name.starts_with("3 buying-group roles active"))
+            .expect("roles contribution");
+        assert!(
+            roles.name.ends_with("economic buyer, champion, user"),
+            "{}",
+            roles.name
+        );
+        assert!(roles.points > 0.0);
     }
 }

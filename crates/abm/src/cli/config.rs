@@ -130,7 +130,7 @@ impl Config {
             priority: scoring.priority,
             stages: scoring.stages,
             tal: self.tal.clone(),
-            personas: self.personas.clone(),
+            personas: scoring.personas,
             triggers: self.triggers.clone(),
             why_us: self.why_us.clone(),
             cli: self.cli.clone(),
@@ -149,6 +149,7 @@ impl Config {
             engagement: self.engagement.clone(),
             priority: self.priority.clone(),
             stages: self.stages.clone(),
+            personas: self.personas.clone(),
         }
     }
 }
