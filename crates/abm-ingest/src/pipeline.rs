@@ -1024,6 +1024,7 @@ fn record_triggers(
     if !counter.new_contacts.is_empty() {
         let dictionary = abm_core::persona::TitleDictionary::new(&watch.personas);
         let mut new_per_account: HashMap<i64, u64> = HashMap::new();
+        let mut had_contacts: HashMap<i64, bool> = HashMap::new();
         for (account, _) in &counter.new_contacts {
             *new_per_account.entry(account.0).or_default() += 1;
         }
@@ -1039,8 +1040,18 @@ fn record_triggers(
             if !(persona.relevant && persona.seniority.is_senior() && buys) {
                 continue;
             }
-            let stored = abm_store::team::people(sql, Some(account.0))?.len() as u64;
-            if stored <= new_per_account.get(&account.0).copied().unwrap_or(0) {
+            // Counted once per account: an import of thousands of contacts at one account
+            // must not read its contacts once per new leader.
+            let stored = match had_contacts.get(&account.0) {
+                Some(stored) => *stored,
+                None => {
+                    let count = abm_store::team::contact_count(sql, account.0)?;
+                    let had = count > new_per_account.get(&account.0).copied().unwrap_or(0);
+                    had_contacts.insert(account.0, had);
+                    had
+                }
+            };
+            if !stored {
                 continue;
             }
             let who = match (&contact.first_name, &contact.last_name) {

@@ -688,3 +688,12 @@ pub fn stories_in_industry(sql: &mut dyn Sql, industry: &str, except: i64) -> Re
     .map(|row| row.text(0))
     .collect()
 }
+
+/// How many contacts an account has.
+pub fn contact_count(sql: &mut dyn Sql, account_id: i64) -> Result<u64> {
+    let row = sql.query_opt(
+        "SELECT COUNT(*) FROM contacts WHERE account_id = $1",
+        &[account_id.into()],
+    )?;
+    Ok(row.map_or(Ok(0), |row| row.int(0))?.max(0) as u64)
+}
