@@ -148,11 +148,12 @@ impl Actor {
         let Some(owner) = owner.map(str::trim).filter(|owner| !owner.is_empty()) else {
             return false;
         };
-        owner.eq_ignore_ascii_case(&self.email)
+        let owner = owner.to_lowercase();
+        owner == self.email.to_lowercase()
             || self
                 .name
                 .as_deref()
-                .is_some_and(|name| owner.eq_ignore_ascii_case(name.trim()))
+                .is_some_and(|name| owner == name.trim().to_lowercase())
     }
 
     /// How the actor's authority reads in the audit trail.
@@ -224,6 +225,8 @@ pub enum TalError {
         domain: String,
         owner: String,
     },
+    #[error("{actor} may not {action}: only an administrator may")]
+    AdminOnly { actor: String, action: &'static str },
     #[error("{actor} is a viewer and may not change the TAL")]
     ReadOnly { actor: String },
     #[error("a reason is required to {action} {domain} (--reason)")]
@@ -388,7 +391,12 @@ fn may_decide(
     owner: Option<&str>,
 ) -> Result<(), TalError> {
     writable(actor)?;
-    if actor.fresh_install || actor.role == UserRole::Admin || actor.owns(owner) {
+    // Ownership grants the decision only to sales: an account's owner is a sales rep, and a
+    // marketer whose email happens to be in the owner field does not decide for sales.
+    if actor.fresh_install
+        || actor.role == UserRole::Admin
+        || (actor.role == UserRole::Sales && actor.owns(owner))
+    {
         return Ok(());
     }
     Err(TalError::NotOwner {
@@ -481,6 +489,18 @@ pub fn check_change(
             domain: domain.to_owned(),
         }),
     }
+}
+
+/// Whether `actor` may re-apply the tier rule to the whole TAL: administrators only, since it
+/// changes accounts of every owner at once.
+pub fn check_retier(actor: &Actor) -> Result<(), TalError> {
+    if actor.fresh_install || actor.role == UserRole::Admin {
+        return Ok(());
+    }
+    Err(TalError::AdminOnly {
+        actor: actor.email.clone(),
+        action: "re-tier the whole TAL",
+    })
 }
 
 /// Whether one more approved account fits in `tier`, with `approved` already there.
@@ -583,6 +603,13 @@ mod tests {
                 .contains("only its owner in sales (bo@ourco.com)")
         );
         assert!(decide(&actor(UserRole::Marketing), Some("bo@ourco.com")).is_err());
+        // A marketer named as the owner still does not decide for sales.
+        assert!(decide(&actor(UserRole::Marketing), Some("ana@ourco.com")).is_err());
+        let eva = Actor {
+            email: "éva@ourco.com".into(),
+            ..actor(UserRole::Sales)
+        };
+        assert!(eva.owns(Some("ÉVA@OURCO.COM")), "case folds beyond ASCII");
         assert!(matches!(
             decide(&actor(UserRole::Viewer), Some("ana@ourco.com")),
             Err(TalError::ReadOnly { .. })

@@ -214,8 +214,16 @@ pub fn intent_surges(
     let days_before = |week: &IntentWeek| i64::from((today - week.date).get_days());
     let recent = i64::from(config.surge_recent_weeks.get()) * 7 + 6;
     let lookback = i64::from(config.surge_lookback_weeks.get()) * 7;
+    // "No surge before" means something only where the source covered the account that far
+    // back: a first load of recent weeks is history arriving, not research changing.
+    let Some(first_week) = intent.iter().map(|week| week.date).min() else {
+        return Vec::new();
+    };
     let mut triggers: BTreeMap<String, Trigger> = BTreeMap::new();
     for week in intent {
+        if i64::from((week.date - first_week).get_days()) < lookback {
+            continue;
+        }
         if f64::from(week.score) < surge_threshold || !ended(week) || days_before(week) > recent {
             continue;
         }
@@ -279,6 +287,14 @@ pub fn engagement_spike(
         } else {
             before.insert(activity.person);
         }
+    }
+    // Only where the log reaches back over the whole lookback: after a first import of the
+    // last few days, everyone looks new.
+    let covered = activities
+        .iter()
+        .any(|activity| activity.at <= lookback_start && !activity.noise);
+    if !covered {
+        return None;
     }
     let new_people = recent.difference(&before).count();
     if new_people < config.spike_min_new_people.get() as usize {
@@ -426,6 +442,8 @@ mod tests {
     fn a_surge_is_new_only_on_a_topic_quiet_before() {
         let config = TriggerConfig::default();
         let intent = [
+            // The source's first week: history reaches back over the lookback.
+            week("CRM", "2026-05-04", 20),
             week("CRM", "2026-08-03", 70),
             week("CRM", "2026-11-02", 75),
             week("Intent Data", "2026-10-26", 40),
@@ -471,6 +489,8 @@ mod tests {
         let now = micros("2026-11-10");
         let day = MICROS_PER_DAY;
         let mut activities = vec![
+            // The log reaches back over the lookback.
+            activity(now - 120 * day, 9, ActivityKind::PageView),
             activity(now - 30 * day, 1, ActivityKind::PageView),
             activity(now - day, 1, ActivityKind::PageView),
             activity(now - day, 2, ActivityKind::PageView),
@@ -486,6 +506,21 @@ mod tests {
             "3 new people active in 7 days (none of them active in the 90 days before)"
         );
         assert_eq!(spike.key, "2026-W46");
+    }
+
+    #[test]
+    fn a_first_load_of_recent_data_is_not_a_trigger() {
+        let config = TriggerConfig::default();
+        let now = micros("2026-11-10");
+        let day = MICROS_PER_DAY;
+        // Intent that starts two weeks ago: nothing was known before, so nothing is "new".
+        let recent_only = [week("CRM", "2026-10-26", 80), week("CRM", "2026-11-02", 85)];
+        assert!(intent_surges(&recent_only, 60.0, &config, now).is_empty());
+        // Activities of the last few days only: everyone looks new, but that is the load.
+        let first_days: Vec<ScoredActivity> = (1..=4)
+            .map(|person| activity(now - day, person, ActivityKind::FormFill))
+            .collect();
+        assert_eq!(engagement_spike(&first_days, &config, now), None);
     }
 
     #[test]

@@ -53,3 +53,30 @@ pub fn resolve_account(
     Ok(team::account_by_domain(sql, domain.as_str())?
         .ok_or_else(|| format!("no account {domain}: import it first (abm import accounts FILE)")))
 }
+
+/// Records a change in the general audit log (the TAL keeps its own trail).
+pub fn log(
+    sql: &mut dyn Sql,
+    actor: &abm_core::tal::Actor,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    at: i64,
+) -> Result<()> {
+    let authority = if actor.fresh_install {
+        " (administrator: fresh install)"
+    } else {
+        ""
+    };
+    team::append_log(
+        sql,
+        &team::AuditEntry {
+            at,
+            actor: format!("{}{authority}", actor.email),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            detail: detail.to_owned(),
+        },
+    )?;
+    Ok(())
+}

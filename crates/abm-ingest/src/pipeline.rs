@@ -1020,7 +1020,8 @@ fn record_triggers(
             push(*id, found);
         }
     }
-    let sql = transaction.sql()?;
+    let mut sql = transaction.sql()?;
+    let sql = sql.as_mut();
     if !counter.new_contacts.is_empty() {
         let dictionary = abm_core::persona::TitleDictionary::new(&watch.personas);
         let mut new_per_account: HashMap<i64, u64> = HashMap::new();

@@ -321,7 +321,7 @@ pub trait ImportTransaction {
     fn rematch(&mut self) -> Result<Rematched>;
     /// The import's open transaction as a portable query runner: trigger events an import
     /// detects are written through it, so they commit (or roll back) with the import.
-    fn sql(&mut self) -> Result<&mut dyn Sql>;
+    fn sql(&mut self) -> Result<Box<dyn Sql + '_>>;
     /// Records the import's figures and commits.
     fn commit(self: Box<Self>, summary: &ImportFigures) -> Result<()>;
 }

@@ -628,8 +628,8 @@ fn account_values(account: &Account) -> (Option<&str>, Option<i64>, String, Stri
 }
 
 impl ImportTransaction for PostgresImport<'_> {
-    fn sql(&mut self) -> Result<&mut dyn crate::Sql> {
-        Ok(self.tx()?)
+    fn sql(&mut self) -> Result<Box<dyn crate::Sql + '_>> {
+        Ok(Box::new(self.tx()?))
     }
 
     fn find_account(

@@ -138,6 +138,24 @@ pub trait Sql {
     }
 }
 
+impl<T: Sql + ?Sized> Sql for &mut T {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        (**self).execute(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        (**self).query(sql, params)
+    }
+    fn begin(&mut self) -> Result<()> {
+        (**self).begin()
+    }
+    fn commit(&mut self) -> Result<()> {
+        (**self).commit()
+    }
+    fn rollback(&mut self) -> Result<()> {
+        (**self).rollback()
+    }
+}
+
 /// Runs `work` in one transaction: it commits when `work` succeeds and rolls back otherwise,
 /// so every governance action is all-or-nothing.
 pub fn transaction<T, E: From<StoreError>>(
@@ -146,10 +164,14 @@ pub fn transaction<T, E: From<StoreError>>(
 ) -> std::result::Result<T, E> {
     sql.begin()?;
     match work(sql) {
-        Ok(value) => {
-            sql.commit()?;
-            Ok(value)
-        }
+        Ok(value) => match sql.commit() {
+            Ok(()) => Ok(value),
+            Err(error) => {
+                // A failed COMMIT (SQLite: busy) may leave the transaction open: close it.
+                let _ = sql.rollback();
+                Err(error.into())
+            }
+        },
         Err(error) => {
             // The work's error is what the user needs; a failed rollback closes the
             // connection's transaction anyway.
@@ -236,19 +258,23 @@ impl ToSql for Value {
         ty: &Type,
         out: &mut bytes::BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Int(value) => match *ty {
-                Type::INT4 => i32::try_from(*value)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*value)?.to_sql(ty, out),
-                #[allow(clippy::cast_precision_loss)]
-                Type::FLOAT8 => (*value as f64).to_sql(ty, out),
-                Type::BOOL => (*value != 0).to_sql(ty, out),
-                _ => value.to_sql(ty, out),
-            },
-            Value::Real(value) => value.to_sql(ty, out),
-            Value::Text(value) => value.as_str().to_sql(ty, out),
-            Value::Bool(value) => value.to_sql(ty, out),
+        // Each value is encoded only as a type it means; anything else is an error, never a
+        // reinterpretation of its bytes.
+        match (self, ty) {
+            (Value::Null, _) => Ok(IsNull::Yes),
+            (Value::Int(value), &Type::INT8) => value.to_sql(ty, out),
+            (Value::Int(value), &Type::INT4) => i32::try_from(*value)?.to_sql(ty, out),
+            (Value::Int(value), &Type::INT2) => i16::try_from(*value)?.to_sql(ty, out),
+            #[allow(clippy::cast_precision_loss)]
+            (Value::Int(value), &Type::FLOAT8) => (*value as f64).to_sql(ty, out),
+            (Value::Int(value), &Type::BOOL) => (*value != 0).to_sql(ty, out),
+            (Value::Real(value), &Type::FLOAT8) => value.to_sql(ty, out),
+            (Value::Text(value), &Type::TEXT | &Type::VARCHAR | &Type::NAME | &Type::BPCHAR) => {
+                value.as_str().to_sql(ty, out)
+            }
+            (Value::Bool(value), &Type::BOOL) => value.to_sql(ty, out),
+            (Value::Bool(value), &Type::INT8) => i64::from(*value).to_sql(ty, out),
+            (value, ty) => Err(format!("cannot bind {value:?} as {ty}").into()),
         }
     }
 
@@ -334,6 +360,28 @@ impl Sql for postgres::Transaction<'_> {
 
 fn nested() -> StoreError {
     StoreError::Corrupt("internal error: a transaction inside an import's transaction".into())
+}
+
+/// An import's open SQLite transaction: its statements join it; ending it from here is a
+/// mistake of ours, refused like on PostgreSQL.
+pub(crate) struct InImport<'a>(pub(crate) &'a mut rusqlite::Connection);
+
+impl Sql for InImport<'_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        Sql::execute(self.0, sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        Sql::query(self.0, sql, params)
+    }
+    fn begin(&mut self) -> Result<()> {
+        Err(nested())
+    }
+    fn commit(&mut self) -> Result<()> {
+        Err(nested())
+    }
+    fn rollback(&mut self) -> Result<()> {
+        Err(nested())
+    }
 }
 
 #[cfg(test)]

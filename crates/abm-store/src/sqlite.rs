@@ -983,8 +983,8 @@ impl SqliteImport<'_> {
 }
 
 impl ImportTransaction for SqliteImport<'_> {
-    fn sql(&mut self) -> Result<&mut dyn crate::Sql> {
-        Ok(&mut *self.connection)
+    fn sql(&mut self) -> Result<Box<dyn crate::Sql + '_>> {
+        Ok(Box::new(crate::sql::InImport(&mut *self.connection)))
     }
 
     fn find_account(

@@ -22,8 +22,13 @@ pub fn user_count(sql: &mut dyn Sql) -> Result<u64> {
 }
 
 pub fn user_by_email(sql: &mut dyn Sql, email: &str) -> Result<Option<UserRecord>> {
+    // Emails are stored normalised (abm_core::Email); comparing in SQL with `lower()` would
+    // differ by backend beyond ASCII, so the caller's text is normalised here instead.
+    let email = abm_core::Email::parse(email)
+        .map(|email| email.as_str().to_owned())
+        .unwrap_or_else(|_| email.trim().to_lowercase());
     sql.query_opt(
-        "SELECT email, name, role, created_at FROM users WHERE lower(email) = lower($1)",
+        "SELECT email, name, role, created_at FROM users WHERE email = $1",
         &[email.into()],
     )?
     .map(|row| user_row(&row))
@@ -677,16 +682,77 @@ pub fn stored_values(sql: &mut dyn Sql, account_id: i64) -> Result<Option<([f64;
 }
 
 /// Other accounts of an industry flagged reference or case study: customer stories to tell.
+/// Industries compare without case in Rust (SQL `lower()` differs by backend beyond ASCII).
 pub fn stories_in_industry(sql: &mut dyn Sql, industry: &str, except: i64) -> Result<Vec<String>> {
+    let wanted = industry.trim().to_lowercase();
+    let mut stories: Vec<String> = sql
+        .query(
+            "SELECT DISTINCT a.domain, a.industry FROM account_flags f JOIN accounts a ON a.id = f.account_id
+             WHERE f.flag IN ('case_study', 'reference') AND a.industry IS NOT NULL AND a.id <> $1",
+            &[except.into()],
+        )?
+        .iter()
+        .filter_map(|row| match (row.text(0), row.opt_text(1)) {
+            (Ok(domain), Ok(Some(industry))) if industry.trim().to_lowercase() == wanted => {
+                Some(Ok(domain))
+            }
+            (Err(error), _) | (_, Err(error)) => Some(Err(error)),
+            _ => None,
+        })
+        .collect::<Result<_>>()?;
+    stories.sort();
+    stories.dedup();
+    stories.truncate(5);
+    Ok(stories)
+}
+
+/// One line of the general audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+}
+
+pub fn append_log(sql: &mut dyn Sql, entry: &AuditEntry) -> Result<()> {
+    sql.execute(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            entry.at.into(),
+            entry.actor.as_str().into(),
+            entry.action.as_str().into(),
+            entry.subject.as_str().into(),
+            entry.detail.as_str().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The general audit log, oldest first.
+pub fn audit_log(sql: &mut dyn Sql) -> Result<Vec<AuditEntry>> {
     sql.query(
-        "SELECT DISTINCT a.domain FROM account_flags f JOIN accounts a ON a.id = f.account_id
-         WHERE f.flag IN ('case_study', 'reference') AND lower(a.industry) = lower($1) AND a.id <> $2
-         ORDER BY a.domain LIMIT 5",
-        &[industry.into(), except.into()],
+        "SELECT at, actor, action, subject, detail FROM audit_log ORDER BY at, id",
+        &[],
     )?
     .iter()
-    .map(|row| row.text(0))
+    .map(|row| {
+        Ok(AuditEntry {
+            at: row.int(0)?,
+            actor: row.text(1)?,
+            action: row.text(2)?,
+            subject: row.text(3)?,
+            detail: row.text(4)?,
+        })
+    })
     .collect()
+}
+
+/// How many users have this role.
+pub fn users_with_role(sql: &mut dyn Sql, role: &str) -> Result<u64> {
+    let row = sql.query_opt("SELECT COUNT(*) FROM users WHERE role = $1", &[role.into()])?;
+    Ok(row.map_or(Ok(0), |row| row.int(0))?.max(0) as u64)
 }
 
 /// How many contacts an account has.

@@ -75,6 +75,8 @@ enum Command {
     /// Users and their roles (admin, marketing, sales, viewer)
     #[command(subcommand)]
     User(cli::user::UserCommand),
+    /// Who changed users, clusters, buying roles, flags and events, and when (TAL: abm tal audit)
+    Audit(cli::user::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,5 +139,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Triggers(command) => cli::triggers::run(&context, &command),
         Command::Flag(args) => cli::triggers::run_flag(&context, &args),
         Command::User(command) => cli::user::run(&context, &command),
+        Command::Audit(args) => cli::user::run_audit(&context, &args),
     }
 }

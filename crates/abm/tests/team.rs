@@ -169,6 +169,42 @@ fn team_story(url: &str) {
         error.contains("\"cli-user\" is not a registered user"),
         "{error}"
     );
+    // Emails compare normalised, the same on both backends, beyond ASCII too.
+    ok(
+        dir,
+        url,
+        &[
+            "user",
+            "add",
+            "ÉVA@ourco.com",
+            "--role",
+            "viewer",
+            "--as",
+            "admin@ourco.com",
+        ],
+    );
+    ok(dir, url, &["tal", "list", "--as", "éva@ourco.com"]);
+    // The last administrator cannot step down; viewers do not import.
+    let error = fails(
+        dir,
+        url,
+        &[
+            "user",
+            "add",
+            "admin@ourco.com",
+            "--role",
+            "sales",
+            "--as",
+            "admin@ourco.com",
+        ],
+    );
+    assert!(error.contains("last administrator"), "{error}");
+    let error = fails(
+        dir,
+        url,
+        &["import", "accounts", "accounts.csv", "--as", "vi@ourco.com"],
+    );
+    assert!(error.contains("is a viewer and may not import"), "{error}");
 
     // Only the owner in sales (or an administrator) approves; a refusal changes nothing.
     for who in ["bo@ourco.com", "mo@ourco.com", "vi@ourco.com"] {
@@ -293,6 +329,29 @@ fn team_story(url: &str) {
             "bo@ourco.com",
         ],
     );
+    // Re-tiering the whole TAL is for administrators.
+    for who in ["vi@ourco.com", "mo@ourco.com", "bo@ourco.com"] {
+        let error = fails(dir, url, &["tal", "retier", "--as", who]);
+        assert!(
+            error.contains("only an administrator may"),
+            "{who}: {error}"
+        );
+    }
+    let long = "o".repeat(201);
+    let error = fails(
+        dir,
+        url,
+        &[
+            "tal",
+            "owners",
+            "globex.com",
+            "--marketing",
+            &long,
+            "--as",
+            "bo@ourco.com",
+        ],
+    );
+    assert!(error.contains("at most 200 characters"), "{error}");
     // A tier set by hand is remembered over the rule.
     ok(dir, url, &["tal", "retier", "--as", "admin@ourco.com"]);
     let list = json(dir, url, &["tal", "list", "--format", "json"]);
@@ -431,7 +490,17 @@ fn team_story(url: &str) {
         "contacts2.csv",
         "Id,AccountId,FirstName,LastName,Email,Title\n003F,001A,Eve,Ho,eve@acme.com,VP Marketing\n",
     );
-    ok(dir, url, &["import", "contacts", "contacts2.csv"]);
+    ok(
+        dir,
+        url,
+        &[
+            "import",
+            "contacts",
+            "contacts2.csv",
+            "--as",
+            "mo@ourco.com",
+        ],
+    );
     write(
         dir,
         "events.csv",
@@ -613,6 +682,63 @@ fn team_story(url: &str) {
         ],
     );
     assert!(error.contains("not an approved TAL account"), "{error}");
+
+    // An account leaving the TAL leaves its cluster; a rule never brings it back.
+    ok(
+        dir,
+        url,
+        &[
+            "tal",
+            "remove",
+            "acme.com",
+            "--reason",
+            "bought elsewhere",
+            "--as",
+            "ana@ourco.com",
+        ],
+    );
+    let clusters = json(dir, url, &["cluster", "list", "--format", "json"]);
+    assert_eq!(clusters[0]["members"], serde_json::json!([]));
+    let out = ok(
+        dir,
+        url,
+        &["tal", "propose", "--min-fit", "0", "--as", "mo@ourco.com"],
+    );
+    assert!(
+        !out.contains("acme.com") && !out.contains("initech.com"),
+        "{out}"
+    );
+
+    // Every other change is in the general audit log, with who made it.
+    ok(
+        dir,
+        url,
+        &["flag", "globex.com", "reference", "--as", "mo@ourco.com"],
+    );
+    let log = json(dir, url, &["audit", "--format", "json"]);
+    let entries: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (action, actor) in [
+        ("user add", "admin@ourco.com"),
+        ("buying role", "mo@ourco.com"),
+        ("events import", "mo@ourco.com"),
+        ("cluster create", "mo@ourco.com"),
+        ("flag set", "mo@ourco.com"),
+    ] {
+        assert!(
+            entries.iter().any(|(a, b)| a == action && b == actor),
+            "{action} by {actor} in {entries:?}"
+        );
+    }
 }
 
 #[test]
@@ -683,4 +809,44 @@ fn personas_of_real_titles() {
         assert_eq!(got.2, *seniority, "{title}");
         assert_eq!(got.3.as_deref(), *role, "{title}");
     }
+}
+
+#[test]
+fn a_batch_approval_counts_each_account_once_against_the_cap() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let url = "sqlite://./abm.db";
+    write(
+        dir,
+        "accounts.csv",
+        "Id,Name,Website\n001A,Acme,acme.com\n001B,Globex,globex.com\n001C,Initech,initech.com\n",
+    );
+    ok(dir, url, &["import", "accounts", "accounts.csv"]);
+    write(dir, "abm.toml", "[tal.caps]\none_to_many = 2\n");
+    ok(
+        dir,
+        url,
+        &[
+            "tal",
+            "propose",
+            "acme.com",
+            "globex.com",
+            "initech.com",
+            "--reason",
+            "test",
+        ],
+    );
+    // Two fit exactly; a third in the same batch would pass the cap and refuses the batch.
+    let error = fails(
+        dir,
+        url,
+        &["tal", "approve", "acme.com", "globex.com", "initech.com"],
+    );
+    assert!(error.contains("the 1:many tier is full: 2 of 2"), "{error}");
+    assert_eq!(status_of(dir, url, "acme.com").as_deref(), Some("proposed"));
+    ok(dir, url, &["tal", "approve", "acme.com", "globex.com"]);
+    assert_eq!(
+        status_of(dir, url, "globex.com").as_deref(),
+        Some("approved")
+    );
 }

@@ -101,6 +101,17 @@ fn writable(actor: &Actor) -> Result<()> {
     Ok(())
 }
 
+/// The longest trait value kept ("industry = …").
+pub const MAX_TRAIT_CHARS: usize = 200;
+
+/// One cluster to create: its name, traits and members (domains).
+#[derive(Debug, Clone)]
+pub struct NewCluster {
+    pub name: String,
+    pub traits: Vec<Trait>,
+    pub members: Vec<String>,
+}
+
 /// Creates a cluster with its traits and members (domains), all or nothing. `origin` is
 /// `manual` or `suggested`.
 pub fn create(
@@ -112,30 +123,80 @@ pub fn create(
     origin: &str,
     at: i64,
 ) -> Result<i64> {
+    let cluster = NewCluster {
+        name: name.to_owned(),
+        traits: traits.to_vec(),
+        members: members.to_vec(),
+    };
+    Ok(
+        create_all(store, actor, std::slice::from_ref(&cluster), origin, at)?
+            .first()
+            .copied()
+            .unwrap_or_default(),
+    )
+}
+
+/// Creates several clusters in one transaction (`cluster suggest --apply`): all or none.
+pub fn create_all(
+    store: &mut dyn Store,
+    actor: &Actor,
+    clusters: &[NewCluster],
+    origin: &str,
+    at: i64,
+) -> Result<Vec<i64>> {
     writable(actor)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(TeamError::refused(
-            "a cluster needs a name of 1 to 120 characters",
-        ));
-    }
-    let traits_text = traits
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    sql::transaction(store.sql(), |sql| {
-        if team::clusters(sql)?
+    for cluster in clusters {
+        let name = cluster.name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(TeamError::refused(
+                "a cluster needs a name of 1 to 120 characters",
+            ));
+        }
+        if let Some(long) = cluster
+            .traits
             .iter()
-            .any(|cluster| cluster.name.eq_ignore_ascii_case(name))
+            .find(|t| t.value.chars().count() > MAX_TRAIT_CHARS)
         {
             return Err(TeamError::refused(format!(
-                "a cluster named {name:?} exists already"
+                "the {} of a trait is at most {MAX_TRAIT_CHARS} characters",
+                long.kind.as_str()
             )));
         }
-        let id = team::create_cluster(sql, name, &traits_text, origin, &actor.email, at)?;
-        add_members(sql, actor, id, members, at)?;
-        Ok(id)
+    }
+    sql::transaction(store.sql(), |sql| {
+        let mut ids = Vec::new();
+        for cluster in clusters {
+            let name = cluster.name.trim();
+            if team::clusters(sql)?
+                .iter()
+                .any(|existing| existing.name.to_lowercase() == name.to_lowercase())
+            {
+                return Err(TeamError::refused(format!(
+                    "a cluster named {name:?} exists already"
+                )));
+            }
+            let traits_text = cluster
+                .traits
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            let id = team::create_cluster(sql, name, &traits_text, origin, &actor.email, at)?;
+            add_members(sql, actor, id, &cluster.members, at)?;
+            super::log(
+                sql,
+                actor,
+                "cluster create",
+                name,
+                &format!(
+                    "{origin}; traits: {traits_text}; members: {}",
+                    cluster.members.join(" ")
+                ),
+                at,
+            )?;
+            ids.push(id);
+        }
+        Ok(ids)
     })
 }
 
@@ -186,12 +247,20 @@ pub fn add(
                 "no cluster named {name:?}: abm cluster list shows them"
             )));
         };
-        add_members(sql, actor, cluster.id, members, at)
+        add_members(sql, actor, cluster.id, members, at)?;
+        super::log(
+            sql,
+            actor,
+            "cluster add",
+            &cluster.name,
+            &members.join(" "),
+            at,
+        )
     })
 }
 
 /// Takes accounts out of their cluster.
-pub fn remove(store: &mut dyn Store, actor: &Actor, members: &[String]) -> Result<()> {
+pub fn remove(store: &mut dyn Store, actor: &Actor, members: &[String], at: i64) -> Result<()> {
     writable(actor)?;
     sql::transaction(store.sql(), |sql| {
         let mut refusals = Vec::new();
@@ -205,16 +274,22 @@ pub fn remove(store: &mut dyn Store, actor: &Actor, members: &[String]) -> Resul
                 Err(refusal) => refusals.push(refusal),
             }
         }
-        if refusals.is_empty() {
-            Ok(())
-        } else {
-            Err(TeamError::Refused(refusals))
+        if !refusals.is_empty() {
+            return Err(TeamError::Refused(refusals));
         }
+        super::log(
+            sql,
+            actor,
+            "cluster remove",
+            "members",
+            &members.join(" "),
+            at,
+        )
     })
 }
 
 /// Deletes a cluster (its accounts stay on the TAL, in no cluster).
-pub fn delete(store: &mut dyn Store, actor: &Actor, name: &str) -> Result<()> {
+pub fn delete(store: &mut dyn Store, actor: &Actor, name: &str, at: i64) -> Result<()> {
     writable(actor)?;
     sql::transaction(store.sql(), |sql| {
         let Some(cluster) = team::clusters(sql)?
@@ -224,6 +299,13 @@ pub fn delete(store: &mut dyn Store, actor: &Actor, name: &str) -> Result<()> {
             return Err(TeamError::refused(format!("no cluster named {name:?}")));
         };
         team::delete_cluster(sql, cluster.id)?;
-        Ok(())
+        super::log(
+            sql,
+            actor,
+            "cluster delete",
+            &cluster.name,
+            &cluster.members.join(" "),
+            at,
+        )
     })
 }

@@ -80,6 +80,20 @@ fn audit(
 /// The longest reason kept with a TAL change: a paragraph, not a document.
 pub const MAX_REASON_CHARS: usize = 2_000;
 
+/// The longest owner name or email kept.
+pub const MAX_NAME_CHARS: usize = 200;
+
+fn name_too_long(field: &str, value: Option<&str>) -> Option<String> {
+    value
+        .filter(|value| value.chars().count() > MAX_NAME_CHARS)
+        .map(|_| format!("{field} is at most {MAX_NAME_CHARS} characters"))
+}
+
+fn owners_too_long(sales: Option<&str>, marketing: Option<&str>) -> Option<String> {
+    name_too_long("the sales owner", sales)
+        .or_else(|| name_too_long("the marketing owner", marketing))
+}
+
 fn too_long(reason: &str) -> Option<String> {
     (reason.chars().count() > MAX_REASON_CHARS)
         .then(|| format!("a reason is at most {MAX_REASON_CHARS} characters"))
@@ -146,7 +160,12 @@ pub fn propose(
         ) {
             return Ok(Err(refusal.to_string()));
         }
-        if let Some(refusal) = too_long(&proposal.reason) {
+        if let Some(refusal) = too_long(&proposal.reason).or_else(|| {
+            owners_too_long(
+                proposal.sales_owner.as_deref(),
+                proposal.marketing_owner.as_deref(),
+            )
+        }) {
             return Ok(Err(format!("{}: {refusal}", account.domain)));
         }
         if proposal.reason.trim().is_empty() {
@@ -234,8 +253,6 @@ pub fn approve(
         .iter()
         .map(|domain| (domain.clone(), None))
         .collect();
-    // Approvals earlier in the batch count toward the caps of later ones.
-    let mut added: std::collections::HashMap<Tier, u64> = Default::default();
     batch(sql, &names, |sql, account, _| {
         let Some(mut row) = team::tal_entry(sql, account.id)? else {
             return Ok(Err(format!(
@@ -244,7 +261,12 @@ pub fn approve(
             )));
         };
         let entry = entry_of(&row);
-        if let Some(refusal) = too_long(&decision.reason) {
+        if let Some(refusal) = too_long(&decision.reason).or_else(|| {
+            owners_too_long(
+                decision.sales_owner.as_deref(),
+                decision.marketing_owner.as_deref(),
+            )
+        }) {
             return Ok(Err(refusal));
         }
         if let Err(refusal) = tal::check_decide(
@@ -258,8 +280,9 @@ pub fn approve(
         }
         let (tier, tier_override, tier_reason) =
             tier_for(sql, config, account, &entry, decision.tier, actor)?;
-        let approved =
-            team::approved_in_tier(sql, tier.as_str())? + added.get(&tier).copied().unwrap_or(0);
+        // Approvals earlier in this batch are already written in its transaction, so the
+        // count includes them.
+        let approved = team::approved_in_tier(sql, tier.as_str())?;
         if let Err(refusal) = tal::check_cap(&config.caps, tier, approved) {
             return Ok(Err(format!("{}: {refusal}", account.domain)));
         }
@@ -276,7 +299,6 @@ pub fn approve(
         ) {
             return Ok(Err(refusal.to_string()));
         }
-        *added.entry(tier).or_default() += 1;
         row.status = TalStatus::Approved.as_str().to_owned();
         row.tier = Some(tier.as_str().to_owned());
         row.tier_override = tier_override.map(|tier| tier.as_str().to_owned());
@@ -367,6 +389,9 @@ pub fn reject_or_remove(
         row.updated_by = actor.email.clone();
         row.updated_at = at;
         team::write_tal(sql, &row)?;
+        // Clusters hold TAL accounts only.
+        team::remove_cluster_member(sql, account.id)?;
+        row.cluster = None;
         audit(
             sql,
             actor,
@@ -469,6 +494,9 @@ pub fn set_owners(
         ) {
             return Ok(Err(refusal.to_string()));
         }
+        if let Some(refusal) = owners_too_long(sales_owner.as_deref(), marketing_owner.as_deref()) {
+            return Ok(Err(refusal));
+        }
         let Some(mut row) = current else {
             return Ok(Err(format!("{} is not on the TAL", account.domain)));
         };
@@ -535,6 +563,9 @@ pub fn retier(
     config: &TalConfig,
     at: i64,
 ) -> Result<(Vec<Retiered>, Vec<String>)> {
+    if let Err(refusal) = tal::check_retier(actor) {
+        return Err(TeamError::refused(refusal.to_string()));
+    }
     sql::transaction(sql, |sql| {
         let mut changed = Vec::new();
         let mut held = Vec::new();

@@ -110,3 +110,15 @@ CREATE TABLE account_flags (
     set_at      BIGINT NOT NULL,
     PRIMARY KEY (account_id, flag)
 );
+
+-- Every other change of the team's data that is not the TAL's (users, clusters, buying roles,
+-- flags, imported events): who, when, what, on which subject. Append-only.
+CREATE TABLE audit_log (
+    id          INTEGER PRIMARY KEY,
+    at          BIGINT NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log(at);

@@ -139,12 +139,12 @@ pub fn run(context: &Context, command: &ClusterCommand) -> Result<ExitCode> {
         }
         ClusterCommand::Remove { members } => {
             let actor = actor::resolve(context, &config, store.as_mut())?;
-            clusters::remove(store.as_mut(), &actor, members)?;
+            clusters::remove(store.as_mut(), &actor, members, now)?;
             println!("Took {} accounts out of their cluster.", members.len());
         }
         ClusterCommand::Delete { name } => {
             let actor = actor::resolve(context, &config, store.as_mut())?;
-            clusters::delete(store.as_mut(), &actor, name)?;
+            clusters::delete(store.as_mut(), &actor, name, now)?;
             println!("Deleted the cluster {name:?}.");
         }
         ClusterCommand::List { format } => {

@@ -157,6 +157,15 @@ pub fn run(context: &Context, args: &ImportArgs) -> Result<ExitCode> {
     )?;
     let config = Config::load(&context.config_path)?;
     let mut store = context.open_store()?;
+    // Imports change what governance reads (an account's owner): once users exist, only a
+    // registered user who may write imports.
+    let actor = super::actor::resolve(context, &config, store.as_mut())?;
+    if actor.role == abm_core::tal::UserRole::Viewer && !args.dry_run {
+        anyhow::bail!(
+            "{} is a viewer and may not import (try --dry-run)",
+            actor.email
+        );
+    }
     match abm_ingest::import(store.as_mut(), &options, &Bar::new()) {
         Ok(report) => {
             match args.report {

@@ -132,13 +132,13 @@ pub fn run_role(context: &Context, args: &RoleArgs) -> Result<ExitCode> {
     let Some(person) = team::person_by_email(store.sql(), &email)? else {
         bail!("no contact {email}: import contacts first (abm import contacts FILE)");
     };
-    team::set_role_override(
-        store.sql(),
-        person.contact_id,
-        role,
-        &actor.email,
-        jiff::Timestamp::now().as_microsecond(),
-    )?;
+    let now = jiff::Timestamp::now().as_microsecond();
+    abm_store::sql::transaction(store.sql(), |sql| -> Result<()> {
+        team::set_role_override(sql, person.contact_id, role, &actor.email, now)?;
+        let detail = role.unwrap_or("auto (from the title)");
+        abm_engine::team::log(sql, &actor, "buying role", &email, detail, now)?;
+        Ok(())
+    })?;
     match role {
         None => {
             let persona = TitleDictionary::new(&config.personas)

@@ -322,7 +322,7 @@ fn rule_proposals(
 ) -> Result<Vec<Proposal>> {
     let on_list: std::collections::HashSet<i64> = team::tal_entries(store.sql())?
         .into_iter()
-        .filter(|row| row.status != "removed")
+        // A rule never brings back an account people already decided on (rejected, removed).
         .map(|row| row.account_id)
         .collect();
     let in_market = config.tal.in_market_intent.get();

@@ -99,7 +99,7 @@ pub fn run(context: &Context, command: &TriggersCommand) -> Result<ExitCode> {
             if actor.role == UserRole::Viewer && !actor.fresh_install {
                 bail!("{} is a viewer and may not import events", actor.email);
             }
-            let count = import(store.as_mut(), file)?;
+            let count = import(store.as_mut(), &actor, file)?;
             println!(
                 "Imported {count} new trigger events from {}.",
                 file.display()
@@ -109,7 +109,11 @@ pub fn run(context: &Context, command: &TriggersCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn import(store: &mut dyn abm_store::Store, file: &std::path::Path) -> Result<u64> {
+fn import(
+    store: &mut dyn abm_store::Store,
+    actor: &abm_core::tal::Actor,
+    file: &std::path::Path,
+) -> Result<u64> {
     const MAX_ROWS: usize = 1_000_000;
     let shown = file.display().to_string();
     let handle = std::fs::File::open(file).with_context(|| format!("cannot read {shown}"))?;
@@ -231,9 +235,18 @@ fn import(store: &mut dyn abm_store::Store, file: &std::path::Path) -> Result<u6
         return Ok(0);
     }
     let now = jiff::Timestamp::now().as_microsecond();
-    Ok(sql::transaction(sql, |sql| {
-        team::record_triggers(sql, &rows, now)
-    })?)
+    sql::transaction(sql, |sql| -> Result<u64> {
+        let added = team::record_triggers(sql, &rows, now)?;
+        abm_engine::team::log(
+            sql,
+            actor,
+            "events import",
+            &shown,
+            &format!("{} rows, {added} new", rows.len()),
+            now,
+        )?;
+        Ok(added)
+    })
 }
 
 pub fn run_flag(context: &Context, args: &FlagArgs) -> Result<ExitCode> {
@@ -255,14 +268,13 @@ pub fn run_flag(context: &Context, args: &FlagArgs) -> Result<ExitCode> {
         Ok(account) => account,
         Err(refusal) => bail!("{refusal}"),
     };
-    team::set_flag(
-        store.sql(),
-        account.id,
-        &flag,
-        !args.off,
-        &actor.email,
-        jiff::Timestamp::now().as_microsecond(),
-    )?;
+    let now = jiff::Timestamp::now().as_microsecond();
+    sql::transaction(store.sql(), |sql| -> Result<()> {
+        team::set_flag(sql, account.id, &flag, !args.off, &actor.email, now)?;
+        let action = if args.off { "flag clear" } else { "flag set" };
+        abm_engine::team::log(sql, &actor, action, &account.domain, &flag, now)?;
+        Ok(())
+    })?;
     let flags = team::flags(store.sql(), account.id)?;
     println!(
         "{}: {}",

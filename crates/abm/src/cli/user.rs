@@ -54,18 +54,49 @@ pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
                     "the first user must be an administrator (--role admin), or nobody could manage users afterwards"
                 );
             }
-            let added = team::upsert_user(
-                store.sql(),
-                &UserRecord {
-                    email: email.as_str().to_owned(),
-                    name: name
-                        .as_ref()
-                        .map(|n| n.trim().to_owned())
-                        .filter(|n| !n.is_empty()),
-                    role: role.as_str().to_owned(),
-                    created_at: jiff::Timestamp::now().as_microsecond(),
-                },
-            )?;
+            let name = name
+                .as_ref()
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty());
+            if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+                bail!("--name is at most 200 characters");
+            }
+            let now = jiff::Timestamp::now().as_microsecond();
+            let record = UserRecord {
+                email: email.as_str().to_owned(),
+                name,
+                role: role.as_str().to_owned(),
+                created_at: now,
+            };
+            let added = abm_store::sql::transaction(store.sql(), |sql| -> Result<bool> {
+                let before = team::user_by_email(sql, &record.email)?;
+                // Nobody could manage users again once the last administrator is gone.
+                if before.as_ref().is_some_and(|user| user.role == "admin")
+                    && role != UserRole::Admin
+                    && team::users_with_role(sql, "admin")? <= 1
+                {
+                    bail!(
+                        "{} is the last administrator: make someone else an administrator first",
+                        record.email
+                    );
+                }
+                let added = team::upsert_user(sql, &record)?;
+                abm_engine::team::log(
+                    sql,
+                    &acting,
+                    if added { "user add" } else { "user change" },
+                    &record.email,
+                    &format!(
+                        "role {}{}",
+                        record.role,
+                        before
+                            .map(|b| format!(" (was {})", b.role))
+                            .unwrap_or_default()
+                    ),
+                    now,
+                )?;
+                Ok(added)
+            })?;
             println!(
                 "{} {} as {}.",
                 if added { "Added" } else { "Updated" },
@@ -108,6 +139,59 @@ pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
                         .collect();
                     output::print_table(&["email", "name", "role"], &rows, &[]);
                 }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    format: OutputFormat,
+}
+
+/// `abm audit`: the changes to users, clusters, buying roles, flags and imported events (the
+/// TAL's own trail is `abm tal audit`; plans keep their history).
+pub fn run_audit(context: &Context, args: &AuditArgs) -> Result<ExitCode> {
+    let mut store = context.open_store()?;
+    let log = team::audit_log(store.sql())?;
+    match args.format {
+        OutputFormat::Json => {
+            let rows: Vec<serde_json::Value> = log
+                .iter()
+                .map(|entry| {
+                    serde_json::json!({
+                        "at": super::when::show(entry.at),
+                        "actor": entry.actor,
+                        "action": entry.action,
+                        "subject": entry.subject,
+                        "detail": entry.detail,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        OutputFormat::Csv | OutputFormat::Table => {
+            let rows: Vec<Vec<String>> = log
+                .iter()
+                .map(|entry| {
+                    vec![
+                        super::when::show(entry.at),
+                        entry.actor.clone(),
+                        entry.action.clone(),
+                        entry.subject.clone(),
+                        entry.detail.clone(),
+                    ]
+                })
+                .collect();
+            if args.format == OutputFormat::Csv {
+                println!("at,actor,action,subject,detail");
+                for row in &rows {
+                    println!("{}", output::csv_line(row));
+                }
+            } else {
+                output::print_table(&["at", "by", "action", "subject", "detail"], &rows, &[]);
             }
         }
     }
