@@ -13,8 +13,9 @@ accounts=${2:-50000}
 intent=${3:-1000000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-abm="$root/target/release/abm"
-dir="$root/target/bench/score"
+target="${CARGO_TARGET_DIR:-$root/target}"
+abm="$target/release/abm"
+dir="$target/bench/score"
 mkdir -p "$dir"
 data="$dir/activities-$rows-$accounts.csv"
 db="$dir/score-$rows-$accounts-$intent.db"

@@ -9,7 +9,8 @@ seeds=${1:-"1 2 3 4"}
 config=${2:-/nonexistent/abm.toml}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-abm="$root/target/release/abm"
+target="${CARGO_TARGET_DIR:-$root/target}"
+abm="$target/release/abm"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
