@@ -1,6 +1,6 @@
 //! The features a careful analyst would build for "will this account open an opportunity
-//! soon?", as of an instant: the three scores, recency of research, distinct active days and
-//! people in the last 30 days, the trend of the last 30 days against the 60 before, surging
+//! soon?", as of an instant: the three scores, recency of research, distinct active days,
+//! people and buying roles in the last 30 days, the trend of the last 30 days against the 60 before, surging
 //! intent weeks, known contacts, and whether the account is a customer or lost a deal.
 //! `abm tune` learns a weight for each; a tuned priority is computed from them.
 
@@ -10,13 +10,14 @@ use crate::score::facts::AccountFacts;
 use crate::score::{MICROS_PER_DAY, Scores};
 
 /// The feature names, in the order of [`Features::values`]; config keys of `[priority.model]`.
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 12] = [
     "fit",
     "intent",
     "engagement",
     "research_recency",
     "active_days_30",
     "people_30",
+    "buying_roles_30",
     "trend",
     "surge_weeks",
     "contacts",
@@ -49,6 +50,7 @@ impl Features {
             ),
             "active_days_30" => format!("{shown:.0} active days in 30"),
             "people_30" => format!("{shown:.0} people active in 30 days"),
+            "buying_roles_30" => format!("{shown:.0} buying roles active in 30 days"),
             "trend" => format!("last 30 days at {shown:.1}× the 60 before"),
             "surge_weeks" => format!("{shown:.0} surging intent weeks"),
             "contacts" => format!("{shown:.0} known contacts"),
@@ -119,6 +121,11 @@ pub fn features(
     set("active_days_30", days.ln_1p(), days);
     let people = f64::from(engagement.people_active_since(as_of - 30 * MICROS_PER_DAY));
     set("people_30", people.ln_1p(), people);
+    let roles = engagement
+        .roles_active_since(&facts.roles, as_of - 30 * MICROS_PER_DAY)
+        .0
+        .len() as f64;
+    set("buying_roles_30", roles.ln_1p(), roles);
     let ratio = (recent + 1.0) / (before / 2.0 + 1.0);
     set("trend", ratio.ln(), ratio);
 
