@@ -763,3 +763,74 @@ pub fn contact_count(sql: &mut dyn Sql, account_id: i64) -> Result<u64> {
     )?;
     Ok(row.map_or(Ok(0), |row| row.int(0))?.max(0) as u64)
 }
+
+/// Sets (or clears) a user's password hash (an argon2 PHC string).
+pub fn set_password_hash(sql: &mut dyn Sql, email: &str, hash: Option<&str>) -> Result<()> {
+    sql.execute(
+        "UPDATE users SET password_hash = $1 WHERE email = $2",
+        &[hash.map(str::to_owned).into(), email.into()],
+    )?;
+    Ok(())
+}
+
+/// A user's password hash, if they have a password.
+pub fn password_hash(sql: &mut dyn Sql, email: &str) -> Result<Option<String>> {
+    Ok(sql
+        .query_opt("SELECT password_hash FROM users WHERE email = $1", &[email.into()])?
+        .map(|row| row.opt_text(0))
+        .transpose()?
+        .flatten())
+}
+
+/// Stores an API token's hash for a user.
+pub fn add_token(sql: &mut dyn Sql, token_hash: &str, email: &str, at: i64) -> Result<()> {
+    sql.execute(
+        "INSERT INTO api_tokens (token_hash, email, created_at) VALUES ($1, $2, $3)",
+        &[token_hash.into(), email.into(), at.into()],
+    )?;
+    Ok(())
+}
+
+/// The user an API token's hash belongs to.
+pub fn user_by_token(sql: &mut dyn Sql, token_hash: &str) -> Result<Option<UserRecord>> {
+    sql.query_opt(
+        "SELECT u.email, u.name, u.role, u.created_at FROM api_tokens t JOIN users u ON u.email = t.email WHERE t.token_hash = $1",
+        &[token_hash.into()],
+    )?
+    .map(|row| user_row(&row))
+    .transpose()
+}
+
+/// A web session: its user and CSRF token, while it has not expired at `now`.
+pub fn session(
+    sql: &mut dyn Sql,
+    session_hash: &str,
+    now: i64,
+) -> Result<Option<(UserRecord, String)>> {
+    sql.query_opt(
+        "SELECT u.email, u.name, u.role, u.created_at, s.csrf FROM sessions s JOIN users u ON u.email = s.email WHERE s.session_hash = $1 AND s.expires_at > $2",
+        &[session_hash.into(), now.into()],
+    )?
+    .map(|row| Ok((user_row(&row)?, row.text(4)?)))
+    .transpose()
+}
+
+pub fn add_session(
+    sql: &mut dyn Sql,
+    session_hash: &str,
+    email: &str,
+    csrf: &str,
+    at: i64,
+    expires_at: i64,
+) -> Result<()> {
+    sql.execute(
+        "INSERT INTO sessions (session_hash, email, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        &[session_hash.into(), email.into(), csrf.into(), at.into(), expires_at.into()],
+    )?;
+    Ok(())
+}
+
+pub fn delete_session(sql: &mut dyn Sql, session_hash: &str) -> Result<()> {
+    sql.execute("DELETE FROM sessions WHERE session_hash = $1", &[session_hash.into()])?;
+    Ok(())
+}

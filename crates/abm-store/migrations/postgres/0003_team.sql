@@ -8,7 +8,25 @@ CREATE TABLE users (
     email       TEXT NOT NULL UNIQUE,
     name        TEXT,
     role        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    -- argon2 (PHC string); NULL for a user who acts only through the CLI.
+    password_hash TEXT
+);
+
+-- API tokens: only a SHA-256 of each token is kept; the token itself is shown once.
+CREATE TABLE api_tokens (
+    token_hash  TEXT PRIMARY KEY,
+    email       TEXT NOT NULL,
     created_at  BIGINT NOT NULL
+);
+
+-- Web sessions: a SHA-256 of the cookie's value, its user, its CSRF token, its expiry.
+CREATE TABLE sessions (
+    session_hash TEXT PRIMARY KEY,
+    email        TEXT NOT NULL,
+    csrf         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
 );
 
 -- The target account list: one row per account ever proposed, with its current state.

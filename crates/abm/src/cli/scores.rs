@@ -67,7 +67,6 @@ struct Ranked {
     name: Option<String>,
     values: ScoreValues,
     stage: Stage,
-    stage_reason: String,
     /// The tier of an account approved on the TAL; none otherwise.
     tier: Option<String>,
 }
@@ -80,7 +79,6 @@ impl Ranked {
             name: stored.name,
             values: stored.values,
             stage: stored.stage,
-            stage_reason: stored.stage_reason,
             tier: None,
         }
     }
@@ -92,7 +90,6 @@ impl Ranked {
             name: scored.name,
             values: scored.assessment.scores.values(),
             stage: scored.assessment.stage,
-            stage_reason: scored.assessment.stage_reason,
             tier: None,
         }
     }
@@ -371,251 +368,103 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
     let full_config = Config::load(&context.config_path)?;
     let config = full_config.scoring();
     let mut store = context.open_store()?;
-    let Some((id, account)) = store.account_by_domain(&domain)? else {
+    let now = jiff::Timestamp::now();
+    let as_of = match &args.as_of {
+        Some(text) => Some(when::as_of(Some(text), now)?),
+        None => None,
+    };
+    let settings = abm_engine::team::view::ViewSettings {
+        scoring: &config,
+        triggers: &full_config.triggers,
+        why_us: &full_config.why_us,
+    };
+    let Some(view) = abm_engine::team::view::account_view(
+        store.as_mut(),
+        settings,
+        &domain,
+        as_of,
+        now.as_microsecond(),
+    )?
+    else {
         bail!("no account owns the domain {domain}; `abm accounts` lists the accounts");
     };
-    // The stored scores say when the account was last scored; its contributions are
-    // recomputed as of that instant (the same data gives the same values), or as of --as-of.
-    let as_of = match (&args.as_of, store.stored_score(id)?) {
-        (Some(text), _) => when::as_of(Some(text), jiff::Timestamp::now())?,
-        (None, Some(stored)) => stored.scored_at,
-        (None, None) => jiff::Timestamp::now().as_microsecond(),
-    };
-    let loaded = scoring::load(store.as_mut(), &config, as_of, Some(&[id]))?;
-    let topics = loaded
-        .selected
-        .first()
-        .map(|&position| {
-            abm_engine::team::clusters::recent_topics(
-                &loaded.accounts[position].facts,
-                config.intent.surge_threshold.get(),
-                as_of,
-            )
-        })
-        .unwrap_or_default();
-    let scoring = scoring::assess_all(&loaded, &config, as_of, scoring::Keep::Contributions);
-    drop(loaded);
-    let Some(scored) = scoring.accounts.into_iter().next() else {
-        bail!("the account {domain} could not be scored");
-    };
-    let scores = scored.assessment.scores.clone();
-    let (mut row, scored_at) = (Ranked::from_scored(scored), as_of);
-    let history = store.stage_history(id)?;
-    let entry = abm_store::team::tal_entry(store.sql(), id.0)?;
-    row.tier = entry
-        .as_ref()
-        .filter(|entry| entry.status == "approved")
-        .and_then(|entry| entry.tier.clone());
-    let group = abm_engine::team::buying_group::for_account(
-        store.as_mut(),
-        &config,
-        &full_config.personas,
-        id,
-        as_of,
-    )?;
-    let recent = as_of - i64::from(full_config.triggers.recent_days.get()) * 86_400_000_000;
-    let triggers = abm_store::team::triggers(store.sql(), Some(id.0), recent)?;
-    let flags = abm_store::team::flags(store.sql(), id.0)?;
-    let plan = abm_store::team::plan(store.sql(), id.0)?;
-    let stories = match &account.industry {
-        Some(industry) => abm_store::team::stories_in_industry(store.sql(), industry, id.0)?,
-        None => Vec::new(),
-    };
-    let competitors: Vec<&str> = account
-        .technologies
-        .iter()
-        .filter(|technology| {
-            config
-                .fit
-                .competitors
-                .technologies
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(technology))
-        })
-        .map(String::as_str)
-        .collect();
-    let why = abm_core::why::summarise(
-        &scores,
-        &abm_core::why::WhyInputs {
-            triggers: triggers
-                .iter()
-                .map(|(_, t)| (t.kind.as_str(), t.evidence.as_str()))
-                .collect(),
-            topics: topics.iter().map(String::as_str).collect(),
-            competitors,
-            stories: stories.iter().map(String::as_str).collect(),
-            industry: account.industry.as_deref(),
-        },
-        &full_config.why_us,
+    if args.format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&view.to_json())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shown = &view.scores;
+    println!(
+        "{} — {}",
+        view.account.domain,
+        view.account.name.as_deref().unwrap_or("(no name)")
     );
-    let shown = scores.rounded();
-    let coverage: Vec<serde_json::Value> = group
-        .coverage
-        .roles
-        .iter()
-        .map(|role| {
-            serde_json::json!({
-                "role": role.role.as_str(),
-                "known": role.known,
-                "engaged": role.engaged,
-                "expected": role.expected,
-            })
-        })
-        .collect();
-    match args.format {
-        OutputFormat::Json => {
-            let history: Vec<serde_json::Value> = history
-                .iter()
-                .map(|change| {
-                    serde_json::json!({
-                        "changed_at": when::show(change.changed_at),
-                        "from": change.from.map(Stage::as_str),
-                        "to": change.to.as_str(),
-                        "reason": change.reason,
-                    })
-                })
-                .collect();
-            let members: Vec<serde_json::Value> = group
-                .members
-                .iter()
-                .map(|member| {
-                    serde_json::json!({
-                        "email": member.email,
-                        "name": member.name,
-                        "title": member.title,
-                        "function": member.persona.function.map(|f| f.as_str()),
-                        "seniority": member.persona.seniority.as_str(),
-                        "role": member.role.map(|r| r.as_str()),
-                        "role_source": member.role_source,
-                        "engaged": member.engaged,
-                        "last_active": member.last_active.map(when::show),
-                        "opted_out": member.opted_out,
-                    })
-                })
-                .collect();
-            let value = serde_json::json!({
-                "domain": row.domain,
-                "name": row.name,
-                "scored_at": when::show(scored_at),
-                "stage": row.stage.as_str(),
-                "stage_reason": row.stage_reason,
-                "tier": row.tier,
-                "tal": entry.as_ref().map(|entry| serde_json::json!({
-                    "status": entry.status,
-                    "tier": entry.tier,
-                    "cluster": entry.cluster,
-                    "sales_owner": entry.sales_owner,
-                    "marketing_owner": entry.marketing_owner,
-                    "reason": entry.reason,
-                })),
-                "scores": {
-                    "fit": shown.fit,
-                    "intent": shown.intent,
-                    "engagement": shown.engagement,
-                    "priority": shown.priority,
-                },
-                "buying_group": coverage,
-                "buying_group_coverage": {
-                    "known": group.coverage.known_share,
-                    "engaged": group.coverage.engaged_share,
-                    "missing": group.coverage.missing.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                },
-                "contacts": members,
-                "triggers": triggers.iter().map(|(_, t)| serde_json::json!({
-                    "kind": t.kind,
-                    "at": when::show(t.at),
-                    "evidence": t.evidence,
-                    "source": t.source,
-                })).collect::<Vec<_>>(),
-                "flags": flags,
-                "plan_version": plan.as_ref().map(|plan| plan.version),
-                "why": why,
-                "stage_history": history,
-            });
-            println!("{}", serde_json::to_string_pretty(&value)?);
-        }
-        OutputFormat::Table | OutputFormat::Csv => {
-            println!(
-                "{} — {}",
-                row.domain,
-                row.name.as_deref().unwrap_or("(no name)")
-            );
-            println!("  scored as of {}", when::show(scored_at));
-            println!("  stage {} ({})", row.stage.as_str(), row.stage_reason);
-            match &entry {
-                Some(entry) => println!(
-                    "  TAL {}{}{}; sales {}, marketing {}",
-                    entry.status,
-                    entry
-                        .tier
-                        .as_deref()
-                        .map(|t| format!(", {t}"))
-                        .unwrap_or_default(),
-                    entry
-                        .cluster
-                        .as_deref()
-                        .map(|c| format!(", cluster {c}"))
-                        .unwrap_or_default(),
-                    entry.sales_owner.as_deref().unwrap_or("—"),
-                    entry.marketing_owner.as_deref().unwrap_or("—"),
-                ),
-                None => println!("  not on the TAL"),
-            }
-            if !flags.is_empty() {
-                println!("  advocacy: {}", flags.join(", "));
-            }
-            println!(
-                "  priority {:.0}   fit {:.0}   intent {:.0}   engagement {:.0}",
-                shown.priority.value, shown.fit.value, shown.intent.value, shown.engagement.value
-            );
-            println!();
-            println!("why this account:");
-            for line in &why.this_account {
-                println!("    {line}");
-            }
-            println!("why now:");
-            for line in &why.now {
-                println!("    {line}");
-            }
-            println!("why us:");
-            for line in &why.us {
-                println!("    {line}");
-            }
-            if args.why {
-                for (name, score) in [
-                    ("priority", &shown.priority),
-                    ("fit", &shown.fit),
-                    ("intent", &shown.intent),
-                    ("engagement", &shown.engagement),
-                ] {
-                    println!();
-                    print_why(name, score);
-                }
-            }
-            print_buying_group(&group);
-            if !triggers.is_empty() {
-                println!("\ntrigger events:");
-                for (_, trigger) in &triggers {
-                    println!(
-                        "  {}  {}: {}",
-                        when::show(trigger.at),
-                        trigger.kind,
-                        trigger.evidence
-                    );
-                }
-            }
-            if let Some(plan) = &plan {
-                println!(
-                    "\naccount plan: version {} ({} by {}): abm plan show {}",
-                    plan.version,
-                    when::show(plan.updated_at),
-                    plan.updated_by,
-                    row.domain
-                );
-            }
-            print_history(&history);
+    println!("  scored as of {}", when::show(view.as_of));
+    println!("  stage {} ({})", view.stage.as_str(), view.stage_reason);
+    match &view.tal {
+        Some(entry) => println!(
+            "  TAL {}{}{}; sales {}, marketing {}",
+            entry.status,
+            entry.tier.as_deref().map(|t| format!(", {t}")).unwrap_or_default(),
+            entry
+                .cluster
+                .as_deref()
+                .map(|c| format!(", cluster {c}"))
+                .unwrap_or_default(),
+            entry.sales_owner.as_deref().unwrap_or("—"),
+            entry.marketing_owner.as_deref().unwrap_or("—"),
+        ),
+        None => println!("  not on the TAL"),
+    }
+    if !view.flags.is_empty() {
+        println!("  advocacy: {}", view.flags.join(", "));
+    }
+    println!(
+        "  priority {:.0}   fit {:.0}   intent {:.0}   engagement {:.0}",
+        shown.priority.value, shown.fit.value, shown.intent.value, shown.engagement.value
+    );
+    for (title, lines) in [
+        ("why this account:", &view.why.this_account),
+        ("why now:", &view.why.now),
+        ("why us:", &view.why.us),
+    ] {
+        println!("{}{title}", if title.starts_with("why this") { "\n" } else { "" });
+        for line in lines {
+            println!("    {line}");
         }
     }
+    if args.why {
+        for (name, score) in [
+            ("priority", &shown.priority),
+            ("fit", &shown.fit),
+            ("intent", &shown.intent),
+            ("engagement", &shown.engagement),
+        ] {
+            println!();
+            print_why(name, score);
+        }
+    }
+    print_buying_group(&view.group);
+    if !view.triggers.is_empty() {
+        println!("\ntrigger events:");
+        for trigger in &view.triggers {
+            println!(
+                "  {}  {}: {}",
+                when::show(trigger.at),
+                trigger.kind,
+                trigger.evidence
+            );
+        }
+    }
+    if let Some(plan) = &view.plan {
+        println!(
+            "\naccount plan: version {} ({} by {}): abm plan show {}",
+            plan.version,
+            when::show(plan.updated_at),
+            plan.updated_by,
+            view.account.domain
+        );
+    }
+    print_history(&view.history);
     Ok(ExitCode::SUCCESS)
 }
 
