@@ -776,7 +776,10 @@ pub fn set_password_hash(sql: &mut dyn Sql, email: &str, hash: Option<&str>) -> 
 /// A user's password hash, if they have a password.
 pub fn password_hash(sql: &mut dyn Sql, email: &str) -> Result<Option<String>> {
     Ok(sql
-        .query_opt("SELECT password_hash FROM users WHERE email = $1", &[email.into()])?
+        .query_opt(
+            "SELECT password_hash FROM users WHERE email = $1",
+            &[email.into()],
+        )?
         .map(|row| row.opt_text(0))
         .transpose()?
         .flatten())
@@ -831,6 +834,9 @@ pub fn add_session(
 }
 
 pub fn delete_session(sql: &mut dyn Sql, session_hash: &str) -> Result<()> {
-    sql.execute("DELETE FROM sessions WHERE session_hash = $1", &[session_hash.into()])?;
+    sql.execute(
+        "DELETE FROM sessions WHERE session_hash = $1",
+        &[session_hash.into()],
+    )?;
     Ok(())
 }

@@ -77,6 +77,11 @@ enum Command {
     User(cli::user::UserCommand),
     /// Who changed users, clusters, buying roles, flags and events, and when (TAL: abm tal audit)
     Audit(cli::user::AuditArgs),
+    /// API tokens for scripts: abm token create EMAIL
+    #[command(subcommand)]
+    Token(cli::user::TokenCommand),
+    /// Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and the HTML interface
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -140,5 +145,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Flag(args) => cli::triggers::run_flag(&context, &args),
         Command::User(command) => cli::user::run(&context, &command),
         Command::Audit(args) => cli::user::run_audit(&context, &args),
+        Command::Token(command) => cli::user::run_token(&context, &command),
+        Command::Serve(args) => cli::serve::run(&context, &args),
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::scoring;
 use crate::team::buying_group::{self, AccountBuyingGroup};
-use abm_core::score::{ScoringConfig, Scores, Stage};
+use abm_core::score::{Scores, ScoringConfig, Stage};
 use abm_core::trigger::TriggerConfig;
 use abm_core::why::{Why, WhyInputs, WhyUsConfig};
 use abm_core::{Account, AccountId, Domain};

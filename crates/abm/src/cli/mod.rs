@@ -9,6 +9,7 @@ pub mod init;
 pub mod persona;
 pub mod plan;
 pub mod scores;
+pub mod serve;
 pub mod status;
 pub mod tal;
 pub mod triggers;

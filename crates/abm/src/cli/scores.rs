@@ -404,7 +404,11 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
         Some(entry) => println!(
             "  TAL {}{}{}; sales {}, marketing {}",
             entry.status,
-            entry.tier.as_deref().map(|t| format!(", {t}")).unwrap_or_default(),
+            entry
+                .tier
+                .as_deref()
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default(),
             entry
                 .cluster
                 .as_deref()
@@ -427,7 +431,14 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
         ("why now:", &view.why.now),
         ("why us:", &view.why.us),
     ] {
-        println!("{}{title}", if title.starts_with("why this") { "\n" } else { "" });
+        println!(
+            "{}{title}",
+            if title.starts_with("why this") {
+                "\n"
+            } else {
+                ""
+            }
+        );
         for line in lines {
             println!("    {line}");
         }

@@ -68,6 +68,15 @@ pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
                 role: role.as_str().to_owned(),
                 created_at: now,
             };
+            // A password for the web comes on standard input when it is not a terminal
+            // (`printf '%s' "$PASSWORD" | abm user add …`); none means a CLI-only user.
+            let password = read_password()?;
+            let password_hash = match &password {
+                Some(password) => {
+                    Some(abm_web::auth::hash_password(password).map_err(anyhow::Error::msg)?)
+                }
+                None => None,
+            };
             let added = abm_store::sql::transaction(store.sql(), |sql| -> Result<bool> {
                 let before = team::user_by_email(sql, &record.email)?;
                 // Nobody could manage users again once the last administrator is gone.
@@ -81,6 +90,9 @@ pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
                     );
                 }
                 let added = team::upsert_user(sql, &record)?;
+                if let Some(hash) = &password_hash {
+                    team::set_password_hash(sql, &record.email, Some(hash))?;
+                }
                 abm_engine::team::log(
                     sql,
                     &acting,
@@ -98,10 +110,15 @@ pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
                 Ok(added)
             })?;
             println!(
-                "{} {} as {}.",
+                "{} {} as {}{}.",
                 if added { "Added" } else { "Updated" },
                 email.as_str(),
-                role.as_str()
+                role.as_str(),
+                if password.is_some() {
+                    ", with a password for the web"
+                } else {
+                    ""
+                }
             );
         }
         UserCommand::List { format } => {
@@ -195,5 +212,59 @@ pub fn run_audit(context: &Context, args: &AuditArgs) -> Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The password on standard input, when it is not a terminal: the first line, at most 1 KB.
+fn read_password() -> Result<Option<String>> {
+    use std::io::{IsTerminal as _, Read as _};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    stdin.lock().take(1025).read_to_string(&mut text)?;
+    let password = text.lines().next().unwrap_or_default().to_owned();
+    if password.len() > 1024 {
+        bail!("the password on standard input is longer than 1,024 bytes");
+    }
+    if password.is_empty() {
+        return Ok(None);
+    }
+    if password.chars().count() < 10 {
+        bail!("a password needs at least 10 characters");
+    }
+    Ok(Some(password))
+}
+
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token for a user (shown once; send it as Authorization: Bearer TOKEN)
+    Create { email: String },
+}
+
+pub fn run_token(context: &Context, command: &TokenCommand) -> Result<ExitCode> {
+    let TokenCommand::Create { email } = command;
+    let config = Config::load(&context.config_path)?;
+    let mut store = context.open_store()?;
+    let acting = actor::resolve(context, &config, store.as_mut())?;
+    let Some(user) = team::user_by_email(store.sql(), email)? else {
+        bail!("no user {email}: abm user add {email} --role …");
+    };
+    if acting.role != UserRole::Admin && acting.email != user.email {
+        bail!(
+            "{} may not create tokens for {}: only the user or an administrator may",
+            acting.email,
+            user.email
+        );
+    }
+    let token = abm_web::auth::new_secret();
+    let now = jiff::Timestamp::now().as_microsecond();
+    abm_store::sql::transaction(store.sql(), |sql| -> Result<()> {
+        team::add_token(sql, &abm_web::auth::digest(&token), &user.email, now)?;
+        abm_engine::team::log(sql, &acting, "token create", &user.email, "API token", now)?;
+        Ok(())
+    })?;
+    println!("{token}");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,350 @@
+//! The first pages of the HTML interface: sign in and out, the ranked accounts, one account.
+//! Server-rendered, no script needed. Every value shown goes through [`escape`]; every form
+//! carries the session's CSRF token.
+
+use crate::AppState;
+use crate::auth::{self, Caller, SESSION_COOKIE, SESSION_HOURS, Via};
+use crate::problem::Problem;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", get(|| async { Redirect::to("/accounts") }))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/accounts", get(accounts))
+        .route("/accounts/{domain}", get(account))
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+/// Text made safe for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, caller: Option<&Caller>, body: &str) -> Html<String> {
+    let user = match caller {
+        Some(caller) => {
+            let csrf = match &caller.via {
+                Via::Session { csrf } => csrf.as_str(),
+                Via::Token => "",
+            };
+            format!(
+                r#"<form method="post" action="/logout" class="user">{} ({}) <input type="hidden" name="csrf" value="{}"><button>Sign out</button></form>"#,
+                escape(&caller.user.email),
+                caller.role.as_str(),
+                escape(csrf)
+            )
+        }
+        None => String::new(),
+    };
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{} · abm</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:14px system-ui,sans-serif;margin:0;color:#222}}header{{display:flex;gap:1.5em;align-items:center;padding:.6em 1.2em;background:#1d3557;color:#fff}}header a{{color:#fff;text-decoration:none}}main{{padding:1em 1.2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-align:right}}.user{{margin-left:auto}}.why li{{margin:.2em 0}}</style></head>
+<body><header><strong>abm</strong><a href="/accounts">Accounts</a>{user}</header><main>{body}</main></body></html>"#,
+        escape(title)
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginQuery {
+    error: Option<String>,
+}
+
+async fn login_form(Query(query): Query<LoginQuery>) -> Html<String> {
+    let error = match query.error.as_deref() {
+        Some("limited") => "<p role=alert>Too many failed attempts: wait 15 minutes.</p>",
+        Some(_) => "<p role=alert>Wrong email or password.</p>",
+        None => "",
+    };
+    page(
+        "Sign in",
+        None,
+        &format!(
+            r#"<h1>Sign in</h1>{error}<form method="post" action="/login">
+<p><label>Email <input name="email" type="email" autocomplete="username" required></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button>Sign in</button></p></form>"#
+        ),
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, Problem> {
+    let email = abm_core::Email::parse(&form.email)
+        .map(|email| email.as_str().to_owned())
+        .unwrap_or_else(|_| form.email.trim().to_lowercase());
+    let now = jiff::Timestamp::now().as_microsecond();
+    if !state.may_try_login(&email, now) || form.password.len() > 1024 {
+        return Ok(Redirect::to("/login?error=limited").into_response());
+    }
+    let session = auth::new_secret();
+    let csrf = auth::new_secret();
+    let (lookup, stored_session) = (email.clone(), auth::digest(&session));
+    let signed_in = state
+        .with_store(move |store| -> Result<bool, Problem> {
+            let Some(hash) = abm_store::team::password_hash(store.sql(), &lookup)? else {
+                return Ok(false);
+            };
+            if !auth::verify_password(&form.password, &hash) {
+                return Ok(false);
+            }
+            let expires = now + SESSION_HOURS * 3_600_000_000;
+            abm_store::team::add_session(
+                store.sql(),
+                &stored_session,
+                &lookup,
+                &csrf,
+                now,
+                expires,
+            )?;
+            Ok(true)
+        })
+        .await??;
+    state.record_login(&email, signed_in, now);
+    if !signed_in {
+        return Ok(Redirect::to("/login?error=1").into_response());
+    }
+    let secure = if state.settings().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        SESSION_HOURS * 3600
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/accounts")).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, Problem> {
+    caller.check_csrf(Some(&form.csrf))?;
+    let session = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == SESSION_COOKIE)
+        .map(|(_, value)| auth::digest(value));
+    if let Some(hash) = session {
+        state
+            .with_store(move |store| abm_store::team::delete_session(store.sql(), &hash))
+            .await??;
+    }
+    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
+}
+
+/// Sends people who are not signed in to the sign-in page instead of a JSON problem.
+fn signed_in(caller: Result<Caller, Problem>) -> Result<Caller, Box<Response>> {
+    caller.map_err(|problem| {
+        Box::new(if problem.status == StatusCode::UNAUTHORIZED.as_u16() {
+            Redirect::to("/login").into_response()
+        } else {
+            problem.into_response()
+        })
+    })
+}
+
+async fn accounts(
+    State(state): State<AppState>,
+    caller: Result<Caller, Problem>,
+    Query(query): Query<crate::api::AccountQuery>,
+) -> Response {
+    let caller = match signed_in(caller) {
+        Ok(caller) => caller,
+        Err(response) => return *response,
+    };
+    let shown_query = query.q.clone().unwrap_or_default();
+    let page_result = crate::api::list_accounts(State(state), caller.clone(), Query(query)).await;
+    let accounts = match page_result {
+        Ok(axum::Json(page)) => page,
+        Err(problem) => return problem.into_response(),
+    };
+    let rows: String = accounts
+        .accounts
+        .iter()
+        .map(|row| {
+            format!(
+                r#"<tr><td><a href="/accounts/{d}">{d}</a></td><td>{}</td><td class=n>{:.0}</td><td class=n>{:.0}</td><td class=n>{:.0}</td><td class=n>{:.0}</td><td>{}</td><td>{}</td></tr>"#,
+                escape(row.name.as_deref().unwrap_or("")),
+                row.priority,
+                row.fit,
+                row.intent,
+                row.engagement,
+                escape(&row.stage),
+                escape(row.tier.as_deref().unwrap_or("-")),
+                d = escape(&row.domain),
+            )
+        })
+        .collect();
+    let more = accounts
+        .next_cursor
+        .map(|cursor| {
+            format!(
+                r#"<p><a href="/accounts?cursor={}">Next page</a></p>"#,
+                escape(&cursor)
+            )
+        })
+        .unwrap_or_default();
+    page(
+        "Accounts",
+        Some(&caller),
+        &format!(
+            r#"<h1>Accounts</h1><form method="get"><input name="q" placeholder="domain or name" value="{}"> <button>Search</button></form>
+<table><thead><tr><th>domain</th><th>name</th><th>priority</th><th>fit</th><th>intent</th><th>engagement</th><th>stage</th><th>tier</th></tr></thead><tbody>{rows}</tbody></table>{more}"#,
+            escape(&shown_query)
+        ),
+    )
+    .into_response()
+}
+
+async fn account(
+    State(state): State<AppState>,
+    caller: Result<Caller, Problem>,
+    Path(domain): Path<String>,
+) -> Response {
+    let caller = match signed_in(caller) {
+        Ok(caller) => caller,
+        Err(response) => return *response,
+    };
+    let view = match crate::api::get_account(State(state), caller.clone(), Path(domain)).await {
+        Ok(axum::Json(view)) => view,
+        Err(problem) => return problem.into_response(),
+    };
+    let text = |value: &serde_json::Value| escape(value.as_str().unwrap_or(""));
+    let list = |value: &serde_json::Value| -> String {
+        value
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|item| format!("<li>{}</li>", text(item)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let scores: String = ["priority", "fit", "intent", "engagement"]
+        .iter()
+        .map(|name| {
+            let score = &view["scores"][name];
+            let parts: String = score["contributions"]
+                .as_array()
+                .map(|parts| {
+                    parts
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "<li>{} {:+.1}</li>",
+                                text(&c["name"]),
+                                c["points"].as_f64().unwrap_or(0.0)
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "<h3>{name} {:.0}</h3><ul>{parts}</ul>",
+                score["value"].as_f64().unwrap_or(0.0)
+            )
+        })
+        .collect();
+    let group: String = view["buying_group"]
+        .as_array()
+        .map(|roles| {
+            roles
+                .iter()
+                .map(|role| {
+                    format!(
+                        "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+                        text(&role["role"]),
+                        role["known"],
+                        role["engaged"]
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let triggers: String = view["triggers"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|t| {
+                    format!(
+                        "<li>{} · {}: {}</li>",
+                        text(&t["at"]),
+                        text(&t["kind"]),
+                        text(&t["evidence"])
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    page(
+        view["domain"].as_str().unwrap_or("account"),
+        Some(&caller),
+        &format!(
+            r#"<h1>{} <small>{}</small></h1><p>stage <strong>{}</strong> ({}) · tier {}</p>
+<section class=why><h2>Why this account</h2><ul>{}</ul><h2>Why now</h2><ul>{}</ul><h2>Why us</h2><ul>{}</ul></section>
+<section><h2>Scores</h2>{scores}</section>
+<section><h2>Buying group</h2><table><tr><th>role</th><th>known</th><th>engaged</th></tr>{group}</table></section>
+<section><h2>Trigger events</h2><ul>{triggers}</ul></section>"#,
+            text(&view["domain"]),
+            text(&view["name"]),
+            text(&view["stage"]),
+            text(&view["stage_reason"]),
+            escape(view["tier"].as_str().unwrap_or("-")),
+            list(&view["why"]["this_account"]),
+            list(&view["why"]["now"]),
+            list(&view["why"]["us"]),
+        ),
+    )
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escape_leaves_no_markup() {
+        assert_eq!(
+            super::escape(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+    }
+}

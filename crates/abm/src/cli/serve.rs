@@ -1,0 +1,38 @@
+//! `abm serve`: the REST API, its OpenAPI document and the HTML interface, on one address.
+
+use super::Context;
+use super::config::Config;
+use anyhow::{Context as _, Result};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Send session cookies over plain HTTP too (a development server without TLS)
+    #[arg(long)]
+    insecure_cookies: bool,
+}
+
+pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
+    let config = Config::load(&context.config_path)?;
+    let settings = abm_web::WebSettings {
+        scoring: config.scoring(),
+        tal: config.tal.clone(),
+        triggers: config.triggers.clone(),
+        why_us: config.why_us.clone(),
+        secure_cookies: !args.insecure_cookies,
+    };
+    let url = context.database_url();
+    let state = abm_web::AppState::new(url, settings)
+        .with_context(|| format!("cannot open the database {}", super::redact(url)))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    eprintln!("abm serving on http://{} (Ctrl-C stops)", args.bind);
+    runtime
+        .block_on(abm_web::serve(&args.bind, state))
+        .with_context(|| format!("cannot serve on {}", args.bind))?;
+    Ok(ExitCode::SUCCESS)
+}

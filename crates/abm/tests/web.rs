@@ -1,0 +1,397 @@
+//! `abm serve` as a team uses it, over real HTTP on a real SQLite file and a real PostgreSQL
+//! database: tokens and sessions, roles, CSRF, the ranked list with cursor pagination, one
+//! account, TAL actions with their governance, problem+json errors, the OpenAPI document,
+//! the sign-in rate limit and escaping in the pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+fn abm(directory: &Path, url: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_abm"))
+        .current_dir(directory)
+        .env("ABM_DATABASE_URL", url)
+        .env("USER", "cli-user")
+        .env_remove("ABM_USER")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
+    let output = abm(directory, url, args, stdin);
+    assert!(
+        output.status.success(),
+        "abm {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(directory: &Path, url: &str) -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_abm"))
+        .current_dir(directory)
+        .env("ABM_DATABASE_URL", url)
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--insecure-cookies",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::blocking::get(format!("{base}/healthz")).is_ok_and(|r| r.status().is_success())
+        {
+            return (server, base);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("abm serve did not start");
+}
+
+fn days_ago(days: i64) -> String {
+    jiff::Timestamp::now()
+        .checked_sub(jiff::Span::new().hours(24 * days))
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn web_story(url: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    std::fs::write(
+        dir.join("accounts.csv"),
+        "Id,Name,Website,Industry,OwnerName\n001A,Acme <script>alert(1)</script>,acme.com,Software,ana@ourco.com\n001B,Globex,globex.com,Software,bo@ourco.com\n001C,Initech,initech.com,Retail,bo@ourco.com\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("activities.csv"),
+        format!(
+            "id,occurred_at,type,email,domain,url,topic,campaign,channel\na1,{},meeting_held,x@acme.com,,,,,\na2,{},page_view,,globex.com,https://globex.com/,,,web\n",
+            days_ago(3),
+            days_ago(2)
+        ),
+    )
+    .unwrap();
+    ok(
+        dir,
+        url,
+        &[
+            "import",
+            "accounts",
+            "accounts.csv",
+            "--map",
+            "OwnerName=owner",
+        ],
+        "",
+    );
+    ok(dir, url, &["import", "activities", "activities.csv"], "");
+    ok(dir, url, &["score"], "");
+    let out = ok(
+        dir,
+        url,
+        &["user", "add", "admin@ourco.com", "--role", "admin"],
+        "correct horse battery\n",
+    );
+    assert!(out.contains("with a password"), "{out}");
+    let admin = ["--as", "admin@ourco.com"];
+    ok(
+        dir,
+        url,
+        &[
+            "user",
+            "add",
+            "ana@ourco.com",
+            "--role",
+            "sales",
+            admin[0],
+            admin[1],
+        ],
+        "ana's long password\n",
+    );
+    ok(
+        dir,
+        url,
+        &[
+            "user",
+            "add",
+            "vi@ourco.com",
+            "--role",
+            "viewer",
+            admin[0],
+            admin[1],
+        ],
+        "",
+    );
+    let ana = ok(
+        dir,
+        url,
+        &["token", "create", "ana@ourco.com", admin[0], admin[1]],
+        "",
+    )
+    .trim()
+    .to_owned();
+    let viewer = ok(
+        dir,
+        url,
+        &["token", "create", "vi@ourco.com", admin[0], admin[1]],
+        "",
+    )
+    .trim()
+    .to_owned();
+    assert_eq!(ana.len(), 64);
+
+    let (_server, base) = start(dir, url);
+    let client = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // The OpenAPI document is generated from the handlers.
+    let openapi: serde_json::Value = client
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for path in [
+        "/api/v1/accounts",
+        "/api/v1/accounts/{domain}",
+        "/api/v1/tal/{action}",
+        "/api/v1/personas",
+    ] {
+        assert!(
+            openapi["paths"].get(path).is_some(),
+            "{path} in {}",
+            openapi["paths"]
+        );
+    }
+    assert_eq!(
+        openapi["openapi"].as_str().unwrap().chars().next(),
+        Some('3')
+    );
+
+    // No credentials: a problem, as JSON.
+    let response = client
+        .get(format!("{base}/api/v1/accounts"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    // The ranked list, page by page.
+    let get = |path: &str, token: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+    };
+    let first: serde_json::Value = get("/api/v1/accounts?limit=2", &ana).json().unwrap();
+    assert_eq!(first["accounts"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second: serde_json::Value = get(
+        &format!("/api/v1/accounts?limit=2&cursor={}", urlencode(&cursor)),
+        &ana,
+    )
+    .json()
+    .unwrap();
+    let mut seen: Vec<String> = first["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["accounts"].as_array().unwrap())
+        .map(|a| a["domain"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen.len(), 3);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 3, "no account twice across pages");
+    assert!(second["next_cursor"].is_null());
+    let bad = get("/api/v1/accounts?limit=0", &ana);
+    assert_eq!(bad.status(), 400);
+    let problem: serde_json::Value = bad.json().unwrap();
+    assert_eq!(problem["field"], "limit");
+    let only: serde_json::Value = get("/api/v1/accounts?q=glob", &ana).json().unwrap();
+    assert_eq!(only["accounts"][0]["domain"], "globex.com");
+
+    // One account, its contributions adding up.
+    let account: serde_json::Value = get("/api/v1/accounts/acme.com", &ana).json().unwrap();
+    for name in ["fit", "intent", "engagement", "priority"] {
+        let score = &account["scores"][name];
+        let sum: f64 = score["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["points"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (score["value"].as_f64().unwrap() - sum).abs() < 1e-6,
+            "{name}"
+        );
+    }
+    assert_eq!(get("/api/v1/accounts/nowhere-corp.com", &ana).status(), 404);
+
+    // TAL actions: roles and ownership, as in the CLI; audited as the caller.
+    let post = |path: &str, token: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    let body = serde_json::json!({"domains": ["acme.com"], "reason": "fit"});
+    assert_eq!(
+        post("/api/v1/tal/propose", &viewer, body.clone()).status(),
+        403
+    );
+    assert_eq!(
+        post("/api/v1/tal/propose", &ana, body.clone()).status(),
+        200
+    );
+    let refused = post(
+        "/api/v1/tal/propose",
+        &ana,
+        serde_json::json!({"domains": ["globex.com"], "reason": "fit", "extra": 1}),
+    );
+    assert_eq!(refused.status(), 400);
+    let approved: serde_json::Value = post(
+        "/api/v1/tal/approve",
+        &ana,
+        serde_json::json!({"domains": ["acme.com"]}),
+    )
+    .json()
+    .unwrap();
+    assert_eq!(approved[0]["status"], "approved");
+    let audit = ok(dir, url, &["tal", "audit", "--format", "json"], "");
+    assert!(audit.contains("\"actor\": \"ana@ourco.com\""), "{audit}");
+
+    // Signing in: wrong password, right password, session cookie, CSRF on writes.
+    let login = |email: &str, password: &str| {
+        client
+            .post(format!("{base}/login"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .unwrap()
+    };
+    let wrong = login("ana@ourco.com", "not it at all");
+    assert_eq!(wrong.headers()["location"], "/login?error=1");
+    let right = login("ana@ourco.com", "ana's long password");
+    assert_eq!(right.headers()["location"], "/accounts");
+    let page = client
+        .get(format!("{base}/accounts"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("acme.com") && page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert(1)"));
+    let account_page = client
+        .get(format!("{base}/accounts/acme.com"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(account_page.contains("Why now") && account_page.contains("Buying group"));
+    let no_csrf = client
+        .post(format!("{base}/api/v1/tal/propose"))
+        .json(&serde_json::json!({"domains": ["globex.com"], "reason": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(no_csrf.status(), 403);
+    // The page's forms carry the session's token; with it the same write goes through.
+    let csrf = account_page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let with_csrf = client
+        .post(format!("{base}/api/v1/tal/propose"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"domains": ["globex.com"], "reason": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(with_csrf.status(), 200);
+    // Signing out ends the session.
+    let out = client
+        .post(format!("{base}/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(out.headers()["location"], "/login");
+    let after = client.get(format!("{base}/accounts")).send().unwrap();
+    assert_eq!(after.headers()["location"], "/login");
+
+    // Five failures lock the email for a while, even with the right password after.
+    for _ in 0..5 {
+        login("admin@ourco.com", "wrong wrong wrong");
+    }
+    let limited = login("admin@ourco.com", "correct horse battery");
+    assert_eq!(limited.headers()["location"], "/login?error=limited");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn web_on_sqlite() {
+    web_story("sqlite://./abm.db");
+}
+
+#[test]
+fn web_on_postgres() {
+    let Some(database) = abm_store::testing::PostgresDatabase::create("abm_web") else {
+        return;
+    };
+    web_story(&database.url);
+}
