@@ -356,6 +356,47 @@ fn web_story(url: &str) {
         .send()
         .unwrap();
     assert_eq!(with_csrf.status(), 200);
+    // The TAL page: globex.com waits for its owner (bo); ana's approval is refused, shown.
+    let tal = client
+        .get(format!("{base}/tal"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        tal.contains("Waiting for a decision") && tal.contains("globex.com"),
+        "{tal}"
+    );
+    let refused = client
+        .post(format!("{base}/tal/approve"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("domain", "globex.com"),
+            ("reason", ""),
+            ("tier", ""),
+        ])
+        .send()
+        .unwrap();
+    let location = refused.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/tal?error="), "{location}");
+    let shown = client
+        .get(format!("{base}{location}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(shown.contains("may not approve globex.com"), "{shown}");
+    let forged = client
+        .post(format!("{base}/tal/reject"))
+        .form(&[
+            ("csrf", "forged"),
+            ("domain", "globex.com"),
+            ("reason", "x"),
+            ("tier", ""),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
     // Signing out ends the session.
     let out = client
         .post(format!("{base}/logout"))
