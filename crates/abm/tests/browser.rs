@@ -1,0 +1,318 @@
+//! The HTML interface in a real browser: `abm serve` on a temporary database, Chromium driven
+//! through chromedriver's WebDriver API — sign in, the ranked list, an account page, a TAL
+//! approval from the page. Screenshots go to `ABM_SCREENSHOTS` when set (the README's come
+//! from `ABM_SCREENSHOTS=docs/screenshots`).
+//!
+//! Chromium and chromedriver are required (`.ci/run` installs Debian's `chromium` and
+//! `chromium-driver`); the test fails without them unless `ABM_TEST_SKIP_BROWSER=1`.
+//!
+//! WebDriver is a handful of JSON calls over HTTP, made here with the blocking HTTP client the
+//! other tests use; a WebDriver crate would bring an async runtime and a TLS stack into the
+//! tests for the same six calls.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::{Value, json};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn abm(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_abm"))
+        .current_dir(directory)
+        .env("ABM_DATABASE_URL", url)
+        .env("USER", "cli-user")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "abm {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn wait_for(url: &str) {
+    for _ in 0..300 {
+        if reqwest::blocking::get(url).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{url} did not answer");
+}
+
+/// A WebDriver session.
+struct Browser {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+impl Browser {
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response: Value = request.send().unwrap().json().unwrap();
+        assert!(
+            response["value"].get("error").is_none(),
+            "{path}: {response}"
+        );
+        response["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let element = self.call(
+            reqwest::Method::POST,
+            "/element",
+            Some(json!({ "using": "css selector", "value": css })),
+        );
+        element
+            .as_object()
+            .and_then(|object| object.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn screenshot(&self, name: &str) {
+        let Some(directory) = std::env::var_os("ABM_SCREENSHOTS").map(PathBuf::from) else {
+            return;
+        };
+        use base64::Engine as _;
+        let encoded = self.call(reqwest::Method::GET, "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap())
+            .unwrap();
+        std::fs::create_dir_all(&directory).unwrap();
+        std::fs::write(directory.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[test]
+fn sign_in_browse_and_approve_in_chromium() {
+    if std::env::var("ABM_TEST_SKIP_BROWSER").as_deref() == Ok("1") {
+        return;
+    }
+    let chromedriver =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromedriver).exists() && Path::new(&chromium).exists(),
+        "Chromium and chromedriver are required for this test ({chromium}, {chromedriver}): apt-get install chromium chromium-driver, or ABM_TEST_SKIP_BROWSER=1"
+    );
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let url = "sqlite://./abm.db";
+    abm(
+        dir,
+        url,
+        &[
+            "--database-url",
+            url,
+            "demo",
+            "--accounts",
+            "200",
+            "--seed",
+            "7",
+        ],
+        "",
+    );
+    abm(
+        dir,
+        url,
+        &[
+            "user",
+            "add",
+            "admin@ourco.com",
+            "--role",
+            "admin",
+            "--name",
+            "Avery Admin",
+        ],
+        "a long enough password\n",
+    );
+    let list: Value = serde_json::from_str(&abm(
+        dir,
+        url,
+        &["accounts", "--top", "3", "--format", "json"],
+        "",
+    ))
+    .unwrap();
+    let proposed = list[2]["domain"].as_str().unwrap().to_owned();
+    abm(
+        dir,
+        url,
+        &[
+            "tal",
+            "propose",
+            &proposed,
+            "--reason",
+            "surging on our topics",
+            "--as",
+            "admin@ourco.com",
+        ],
+        "",
+    );
+
+    let port = free_port();
+    let _server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_abm"))
+            .current_dir(dir)
+            .env("ABM_DATABASE_URL", url)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--insecure-cookies",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let site = format!("http://127.0.0.1:{port}");
+    wait_for(&format!("{site}/healthz"));
+    let driver_port = free_port();
+    let _driver = Killed(
+        Command::new(&chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let driver = format!("http://127.0.0.1:{driver_port}");
+    wait_for(&format!("{driver}/status"));
+    let profile = tempfile::tempdir().unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let session: Value = http
+        .post(format!("{driver}/session"))
+        .json(&json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--window-size=1280,900", format!("--user-data-dir={}", profile.path().display())]
+        }}}}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = session["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{session}"))
+        .to_owned();
+    let browser = Browser {
+        http: http.clone(),
+        base: format!("{driver}/session/{id}"),
+    };
+
+    // Signed out, the pages send people to sign in.
+    browser.go(&format!("{site}/accounts"));
+    assert!(browser.url().ends_with("/login"));
+    browser.screenshot("login");
+    browser.type_into("input[name=email]", "admin@ourco.com");
+    browser.type_into("input[name=password]", "a long enough password");
+    browser.click("form[action='/login'] button");
+    assert!(browser.url().ends_with("/accounts"), "{}", browser.url());
+    let accounts = browser.source();
+    assert!(accounts.contains(&proposed) && accounts.contains("priority"));
+    browser.screenshot("accounts");
+
+    // An account page: why, scores with contributions, buying group.
+    browser.click(&format!(
+        "a[href='/accounts/{}']",
+        list[0]["domain"].as_str().unwrap()
+    ));
+    let account = browser.source();
+    for part in [
+        "Why this account",
+        "Why now",
+        "Why us",
+        "Buying group",
+        "engagement",
+    ] {
+        assert!(account.contains(part), "{part}");
+    }
+    browser.screenshot("account");
+
+    // The TAL page: approve the proposal with a tier.
+    browser.go(&format!("{site}/tal"));
+    assert!(browser.source().contains(&proposed));
+    browser.screenshot("tal");
+    browser.click("form[action='/tal/approve'] button");
+    let after = browser.source();
+    assert!(after.contains(&format!("approve: {proposed}")), "{after}");
+    let tal: Value =
+        serde_json::from_str(&abm(dir, url, &["tal", "list", "--format", "json"], "")).unwrap();
+    assert_eq!(tal[0]["status"], "approved");
+    let _ = http.delete(format!("{driver}/session/{id}")).send();
+}
