@@ -140,6 +140,31 @@ impl Browser {
             .to_owned()
     }
 
+    /// Waits (up to 15 s) for the page's URL to satisfy `done`: a click that submits a form
+    /// returns before the next page has loaded.
+    fn wait_for_url(&self, done: impl Fn(&str) -> bool) -> String {
+        for _ in 0..300 {
+            let url = self.url();
+            if done(&url) {
+                // The document of the new URL may still be loading.
+                for _ in 0..100 {
+                    let state = self.call(
+                        reqwest::Method::POST,
+                        "/execute/sync",
+                        Some(json!({"script": "return document.readyState", "args": []})),
+                    );
+                    if state == "complete" {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                return url;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the page did not move on from {}", self.url());
+    }
+
     fn screenshot(&self, name: &str) {
         let Some(directory) = std::env::var_os("ABM_SCREENSHOTS").map(PathBuf::from) else {
             return;
@@ -277,12 +302,12 @@ fn sign_in_browse_and_approve_in_chromium() {
 
     // Signed out, the pages send people to sign in.
     browser.go(&format!("{site}/accounts"));
-    assert!(browser.url().ends_with("/login"));
+    browser.wait_for_url(|url| url.ends_with("/login"));
     browser.screenshot("login");
     browser.type_into("input[name=email]", "admin@ourco.com");
     browser.type_into("input[name=password]", "a long enough password");
     browser.click("form[action='/login'] button");
-    assert!(browser.url().ends_with("/accounts"), "{}", browser.url());
+    browser.wait_for_url(|url| url.ends_with("/accounts"));
     let accounts = browser.source();
     assert!(accounts.contains(&proposed) && accounts.contains("priority"));
     browser.screenshot("accounts");
@@ -309,6 +334,7 @@ fn sign_in_browse_and_approve_in_chromium() {
     assert!(browser.source().contains(&proposed));
     browser.screenshot("tal");
     browser.click("form[action='/tal/approve'] button");
+    browser.wait_for_url(|url| url.contains("/tal?"));
     let after = browser.source();
     assert!(after.contains(&format!("approve: {proposed}")), "{after}");
     let tal: Value =
