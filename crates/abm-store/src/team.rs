@@ -840,3 +840,39 @@ pub fn delete_session(sql: &mut dyn Sql, session_hash: &str) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// An account's id, domain, name and CRM owner.
+pub type OwnedAccount = (i64, String, Option<String>, Option<String>);
+
+/// Every account with its CRM owner: "my accounts" are chosen from these.
+pub fn account_owners(sql: &mut dyn Sql) -> Result<Vec<OwnedAccount>> {
+    sql.query(
+        "SELECT id, domain, name, owner FROM accounts WHERE owner IS NOT NULL ORDER BY domain",
+        &[],
+    )?
+    .iter()
+    .map(|row| {
+        Ok((
+            row.int(0)?,
+            row.text(1)?,
+            row.opt_text(2)?,
+            row.opt_text(3)?,
+        ))
+    })
+    .collect()
+}
+
+/// Stage changes into `stage` at or after `since`: (account id, when, reason).
+pub fn entered_stage_since(
+    sql: &mut dyn Sql,
+    stage: &str,
+    since: i64,
+) -> Result<Vec<(i64, i64, String)>> {
+    sql.query(
+        "SELECT account_id, changed_at, reason FROM stage_changes WHERE to_stage = $1 AND changed_at >= $2 ORDER BY changed_at DESC",
+        &[stage.into(), since.into()],
+    )?
+    .iter()
+    .map(|row| Ok((row.int(0)?, row.int(1)?, row.text(2)?)))
+    .collect()
+}

@@ -19,6 +19,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/accounts", get(accounts))
         .route("/accounts/{domain}", get(account))
         .route("/tal", get(tal_page))
+        .route("/my-day", get(my_day))
+        .route("/settings", get(settings))
         .route("/tal/{action}", post(tal_form))
         .route("/healthz", get(|| async { "ok" }))
 }
@@ -59,7 +61,7 @@ fn page(title: &str, caller: Option<&Caller>, body: &str) -> Html<String> {
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{} · abm</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font:14px system-ui,sans-serif;margin:0;color:#222}}header{{display:flex;gap:1.5em;align-items:center;padding:.6em 1.2em;background:#1d3557;color:#fff}}header a{{color:#fff;text-decoration:none}}main{{padding:1em 1.2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-align:right}}.user{{margin-left:auto}}.why li{{margin:.2em 0}}</style></head>
-<body><header><strong>abm</strong><a href="/accounts">Accounts</a><a href="/tal">Target accounts</a>{user}</header><main>{body}</main></body></html>"#,
+<body><header><strong>abm</strong><a href="/accounts">Accounts</a><a href="/tal">Target accounts</a><a href="/my-day">My day</a><a href="/settings">Settings</a>{user}</header><main>{body}</main></body></html>"#,
         escape(title)
     ))
 }
@@ -335,6 +337,160 @@ async fn account(
             list(&view["why"]["this_account"]),
             list(&view["why"]["now"]),
             list(&view["why"]["us"]),
+        ),
+    )
+    .into_response()
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// A rep's day: their accounts that became qualified this week, their hottest accounts, and
+/// the trigger events on their accounts in the last two weeks.
+async fn my_day(State(state): State<AppState>, caller: Result<Caller, Problem>) -> Response {
+    let caller = match signed_in(caller) {
+        Ok(caller) => caller,
+        Err(response) => return *response,
+    };
+    let actor = caller.actor();
+    let now = jiff::Timestamp::now().as_microsecond();
+    type Day = (
+        Vec<(String, i64, String)>,
+        Vec<(String, f64, String)>,
+        Vec<(String, String, i64, String)>,
+    );
+    let loaded = state
+        .with_store(move |store| -> Result<Day, Problem> {
+            let mine: std::collections::HashMap<i64, String> =
+                abm_store::team::account_owners(store.sql())?
+                    .into_iter()
+                    .filter(|(_, _, _, owner)| actor.owns(owner.as_deref()))
+                    .map(|(id, domain, _, _)| (id, domain))
+                    .collect();
+            let qualified = abm_store::team::entered_stage_since(
+                store.sql(),
+                "qualified",
+                now - 7 * MICROS_PER_DAY,
+            )?
+            .into_iter()
+            .filter_map(|(id, at, reason)| mine.get(&id).map(|domain| (domain.clone(), at, reason)))
+            .collect();
+            let mut hot: Vec<(String, f64, String)> = store
+                .stored_scores()?
+                .into_iter()
+                .filter(|score| mine.contains_key(&score.account.0))
+                .map(|score| {
+                    (
+                        score.domain,
+                        score.values.priority,
+                        score.stage.as_str().to_owned(),
+                    )
+                })
+                .collect();
+            hot.truncate(10);
+            let triggers = abm_store::team::triggers(store.sql(), None, now - 14 * MICROS_PER_DAY)?
+                .into_iter()
+                .filter(|(_, trigger)| mine.contains_key(&trigger.account_id))
+                .map(|(domain, trigger)| (domain, trigger.kind, trigger.at, trigger.evidence))
+                .take(50)
+                .collect();
+            Ok((qualified, hot, triggers))
+        })
+        .await;
+    let (qualified, hot, triggers) = match loaded {
+        Ok(Ok(day)) => day,
+        Ok(Err(problem)) | Err(problem) => return problem.into_response(),
+    };
+    let link = |domain: &str| format!(r#"<a href="/accounts/{d}">{d}</a>"#, d = escape(domain));
+    let or_none = |items: String, none: &str| {
+        if items.is_empty() {
+            format!("<li>{none}</li>")
+        } else {
+            items
+        }
+    };
+    let qualified: String = qualified
+        .iter()
+        .map(|(domain, at, reason)| {
+            format!(
+                "<li>{} — {} ({})</li>",
+                link(domain),
+                escape(&abm_engine::team::view::show_time(*at)),
+                escape(reason)
+            )
+        })
+        .collect();
+    let hot: String = hot
+        .iter()
+        .map(|(domain, priority, stage)| {
+            format!(
+                "<li>{} — priority {priority:.0}, {}</li>",
+                link(domain),
+                escape(stage)
+            )
+        })
+        .collect();
+    let triggers: String = triggers
+        .iter()
+        .map(|(domain, kind, at, evidence)| {
+            format!(
+                "<li>{} — {} {}: {}</li>",
+                link(domain),
+                escape(&abm_engine::team::view::show_time(*at)),
+                escape(kind),
+                escape(evidence)
+            )
+        })
+        .collect();
+    page(
+        "My day",
+        Some(&caller),
+        &format!(
+            "<h1>My day</h1><p>Accounts you own in the CRM ({}).</p><h2>Newly qualified this week</h2><ul>{}</ul><h2>Hottest accounts</h2><ul>{}</ul><h2>Trigger events, last 14 days</h2><ul>{}</ul>",
+            escape(&caller.user.email),
+            or_none(qualified, "none this week"),
+            or_none(hot, "no scored accounts are yours"),
+            or_none(triggers, "none"),
+        ),
+    )
+    .into_response()
+}
+
+/// The configuration as loaded, and the users: administrators only.
+async fn settings(State(state): State<AppState>, caller: Result<Caller, Problem>) -> Response {
+    let caller = match signed_in(caller) {
+        Ok(caller) => caller,
+        Err(response) => return *response,
+    };
+    if let Err(problem) = caller.require(&[abm_core::tal::UserRole::Admin]) {
+        return problem.into_response();
+    }
+    let users = match state
+        .with_store(|store| abm_store::team::users(store.sql()))
+        .await
+    {
+        Ok(Ok(users)) => users,
+        Ok(Err(error)) => return Problem::from(error).into_response(),
+        Err(problem) => return problem.into_response(),
+    };
+    let rows: String = users
+        .iter()
+        .map(|user| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&user.email),
+                escape(user.name.as_deref().unwrap_or("")),
+                escape(&user.role)
+            )
+        })
+        .collect();
+    let settings = state.settings();
+    page(
+        "Settings",
+        Some(&caller),
+        &format!(
+            "<h1>Settings</h1><h2>Users</h2><table><tr><th>email</th><th>name</th><th>role</th></tr>{rows}</table><p>Add users and tokens with <code>abm user add</code> and <code>abm token create</code>.</p><h2>Configuration</h2><p>Loaded and validated from {}.</p><pre>{}</pre>",
+            escape(&settings.config_source),
+            escape(&settings.config_toml),
         ),
     )
     .into_response()

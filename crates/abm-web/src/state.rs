@@ -18,6 +18,9 @@ pub struct WebSettings {
     pub why_us: WhyUsConfig,
     /// Session cookies only over HTTPS; `false` for a plain-HTTP development server.
     pub secure_cookies: bool,
+    /// The configuration as loaded, as TOML, and where it came from (the settings page).
+    pub config_toml: String,
+    pub config_source: String,
 }
 
 #[derive(Clone)]

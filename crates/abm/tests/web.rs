@@ -397,6 +397,26 @@ fn web_story(url: &str) {
         .send()
         .unwrap();
     assert_eq!(forged.status(), 403);
+    // My day shows the rep's own accounts only; settings are for administrators.
+    let day = client
+        .get(format!("{base}/my-day"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let hottest = day.split("Hottest accounts").nth(1).unwrap();
+    assert!(
+        hottest.contains("acme.com") && !hottest.contains("globex.com"),
+        "{day}"
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/settings"))
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
     // Signing out ends the session.
     let out = client
         .post(format!("{base}/logout"))

@@ -23,6 +23,12 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         triggers: config.triggers.clone(),
         why_us: config.why_us.clone(),
         secure_cookies: !args.insecure_cookies,
+        config_toml: config.to_toml()?,
+        config_source: if context.config_path.exists() {
+            context.config_path.display().to_string()
+        } else {
+            format!("{} (absent: the defaults)", context.config_path.display())
+        },
     };
     let url = context.database_url();
     let state = abm_web::AppState::new(url, settings)
