@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_account))
         .routes(routes!(tal_action))
         .routes(routes!(personas))
+        .routes(routes!(crate::ingest::ingest_activities))
 }
 
 /// One row of the ranked list.

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod html;
+pub mod ingest;
 pub mod problem;
 mod state;
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The configuration the web reads (the binary loads it from abm.toml).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebSettings {
     pub scoring: ScoringConfig,
     pub tal: TalConfig,
@@ -18,6 +18,8 @@ pub struct WebSettings {
     pub why_us: WhyUsConfig,
     /// Session cookies only over HTTPS; `false` for a plain-HTTP development server.
     pub secure_cookies: bool,
+    /// Domains that identify no company (the maintained list and `[identity]` extras).
+    pub free_mail: abm_core::identity::FreeMailDomains,
     /// The configuration as loaded, as TOML, and where it came from (the settings page).
     pub config_toml: String,
     pub config_source: String,

@@ -306,6 +306,44 @@ fn web_story(url: &str) {
     let audit = ok(dir, url, &["tal", "audit", "--format", "json"], "");
     assert!(audit.contains("\"actor\": \"ana@ourco.com\""), "{audit}");
 
+    // Activities through the API: validated, idempotent, all or nothing, scores current.
+    let before: serde_json::Value = get("/api/v1/accounts/globex.com", &ana).json().unwrap();
+    let batch = serde_json::json!({"activities": [
+        {"id": "api-1", "occurred_at": days_ago(1), "type": "meeting_held", "email": "cfo@globex.com"},
+        {"id": "api-2", "occurred_at": days_ago(1), "type": "email_reply", "email": "vp@globex.com"},
+    ]});
+    let bad = serde_json::json!({"activities": [
+        {"id": "api-3", "occurred_at": days_ago(1), "type": "page_view", "domain": "globex.com"},
+        {"id": "api-4", "occurred_at": "yesterday", "type": "page_view", "domain": "globex.com"},
+    ]});
+    let refused = post("/api/v1/activities", &ana, bad);
+    assert_eq!(refused.status(), 400);
+    let problem: serde_json::Value = refused.json().unwrap();
+    assert_eq!(problem["field"], "activities[1].occurred_at", "{problem}");
+    assert_eq!(
+        post("/api/v1/activities", &viewer, batch.clone()).status(),
+        403
+    );
+    let stored: serde_json::Value = post("/api/v1/activities", &ana, batch.clone())
+        .json()
+        .unwrap();
+    assert_eq!(
+        (stored["inserted"].as_u64(), stored["rescored"].as_u64()),
+        (Some(2), Some(1)),
+        "{stored}"
+    );
+    let again: serde_json::Value = post("/api/v1/activities", &ana, batch).json().unwrap();
+    assert_eq!(
+        (again["inserted"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let after: serde_json::Value = get("/api/v1/accounts/globex.com", &ana).json().unwrap();
+    assert!(
+        after["scores"]["engagement"]["value"].as_f64().unwrap()
+            > before["scores"]["engagement"]["value"].as_f64().unwrap(),
+        "{after}"
+    );
+
     // Signing in: wrong password, right password, session cookie, CSRF on writes.
     let login = |email: &str, password: &str| {
         client

@@ -23,6 +23,7 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         triggers: config.triggers.clone(),
         why_us: config.why_us.clone(),
         secure_cookies: !args.insecure_cookies,
+        free_mail: config.free_mail(),
         config_toml: config.to_toml()?,
         config_source: if context.config_path.exists() {
             context.config_path.display().to_string()
