@@ -11,63 +11,23 @@
 //! tests for the same six calls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{KillOnDrop, free_port, wait_for};
+
 use serde_json::{Value, json};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn abm(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_abm"))
-        .current_dir(directory)
-        .env("ABM_DATABASE_URL", url)
-        .env("USER", "cli-user")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = common::run(directory, url, args, stdin);
     assert!(
         output.status.success(),
         "abm {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
-}
-
-fn wait_for(url: &str) {
-    for _ in 0..300 {
-        if reqwest::blocking::get(url).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{url} did not answer");
 }
 
 /// A WebDriver session.
@@ -246,7 +206,7 @@ fn sign_in_browse_and_approve_in_chromium() {
     );
 
     let port = free_port();
-    let _server = Killed(
+    let _server = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_abm"))
             .current_dir(dir)
             .env("ABM_DATABASE_URL", url)
@@ -264,7 +224,7 @@ fn sign_in_browse_and_approve_in_chromium() {
     let site = format!("http://127.0.0.1:{port}");
     wait_for(&format!("{site}/healthz"));
     let driver_port = free_port();
-    let _driver = Killed(
+    let _driver = KillOnDrop(
         Command::new(&chromedriver)
             .arg(format!("--port={driver_port}"))
             .stdout(Stdio::null())

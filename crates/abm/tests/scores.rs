@@ -2,6 +2,10 @@
 //! `abm account --why`, `abm backtest`, on a real SQLite file and a real PostgreSQL server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::days_ago;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -29,15 +33,6 @@ fn fails(directory: &Path, url: &str, args: &[&str]) -> String {
     let output = abm(directory, url, args);
     assert!(!output.status.success(), "abm {args:?} should fail");
     String::from_utf8(output.stderr).unwrap()
-}
-
-/// Days ago, as an RFC 3339 time (scores decay from now, so the data must be recent).
-fn days_ago(days: i64) -> String {
-    let now = jiff::Timestamp::now();
-    now.checked_sub(jiff::Span::new().hours(24 * days))
-        .unwrap()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 fn write_world(directory: &Path) {

@@ -4,6 +4,10 @@
 //! (detected on re-import, imported from a file), clusters and account plans.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::days_ago;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -37,14 +41,6 @@ fn fails(directory: &Path, url: &str, args: &[&str]) -> String {
 
 fn json(directory: &Path, url: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&ok(directory, url, args)).unwrap()
-}
-
-fn days_ago(days: i64) -> String {
-    jiff::Timestamp::now()
-        .checked_sub(jiff::Span::new().hours(24 * days))
-        .unwrap()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 fn write(directory: &Path, name: &str, contents: &str) {

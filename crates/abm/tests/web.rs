@@ -4,33 +4,15 @@
 //! the sign-in rate limit and escaping in the pages.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-fn abm(directory: &Path, url: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_abm"))
-        .current_dir(directory)
-        .env("ABM_DATABASE_URL", url)
-        .env("USER", "cli-user")
-        .env_remove("ABM_USER")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
+use common::{KillOnDrop, days_ago, free_port};
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 fn ok(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
-    let output = abm(directory, url, args, stdin);
+    let output = common::run(directory, url, args, stdin);
     assert!(
         output.status.success(),
         "abm {args:?}: {}",
@@ -39,24 +21,7 @@ fn ok(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(directory: &Path, url: &str) -> (Server, String) {
+fn start(directory: &Path, url: &str) -> (KillOnDrop, String) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_abm"))
         .current_dir(directory)
@@ -71,7 +36,7 @@ fn start(directory: &Path, url: &str) -> (Server, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let server = Server(child);
+    let server = KillOnDrop(child);
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if reqwest::blocking::get(format!("{base}/healthz")).is_ok_and(|r| r.status().is_success())
@@ -81,14 +46,6 @@ fn start(directory: &Path, url: &str) -> (Server, String) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     panic!("abm serve did not start");
-}
-
-fn days_ago(days: i64) -> String {
-    jiff::Timestamp::now()
-        .checked_sub(jiff::Span::new().hours(24 * days))
-        .unwrap()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 fn web_story(url: &str) {
