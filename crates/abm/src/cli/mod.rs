@@ -10,6 +10,7 @@ pub mod persona;
 pub mod plan;
 pub mod scores;
 pub mod serve;
+pub mod small_csv;
 pub mod status;
 pub mod tal;
 pub mod triggers;

@@ -3,13 +3,14 @@
 //! audit trail, and suggestions of the best accounts not on the list yet.
 
 use super::config::Config;
+use super::small_csv::problem;
 use super::{Context, actor, when};
 use crate::output::{self, OutputFormat};
 use abm_core::tal::{TalAction, TalStatus, Tier};
 use abm_engine::scoring;
 use abm_engine::team::tal::{self as tal_actions, Decision, Proposal};
 use abm_store::team::{self, TalRow};
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
@@ -368,23 +369,9 @@ fn rule_proposals(
 /// sales_owner, marketing_owner. Every problem is named by line, column and value.
 fn read_file(path: &std::path::Path) -> Result<Vec<Proposal>> {
     const MAX_ROWS: usize = 100_000;
-    let shown = path.display().to_string();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(std::io::BufReader::new(file));
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{shown}: not a CSV file"))?
-        .clone();
-    let column = |name: &str| {
-        headers.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(name)
-        })
-    };
-    let Some(domain_column) = column("domain") else {
+    let file = super::small_csv::SmallCsv::open(path)?;
+    let shown = file.shown.clone();
+    let Some(domain_column) = file.column("domain") else {
         bail!(
             "{shown}: line 1: no `domain` column (columns: domain, reason, tier, strategic, sales_owner, marketing_owner)"
         );
@@ -397,16 +384,29 @@ fn read_file(path: &std::path::Path) -> Result<Vec<Proposal>> {
         "sales_owner",
         "marketing_owner",
     ];
-    for (index, header) in headers.iter().enumerate() {
-        let header = header.trim().trim_start_matches('\u{feff}');
-        if !known.iter().any(|k| k.eq_ignore_ascii_case(header)) {
-            bail!(
-                "{shown}: line 1, column {}: unknown column {header:?} (use {})",
-                index + 1,
-                known.join(", ")
-            );
-        }
+    if let Some((index, header)) = file
+        .header_names()
+        .enumerate()
+        .find(|(_, header)| !known.iter().any(|k| k.eq_ignore_ascii_case(header)))
+    {
+        bail!(
+            "{}",
+            problem(
+                &shown,
+                1,
+                Some(index),
+                &format!("unknown column {header:?} (use {})", known.join(", "))
+            )
+        );
     }
+    let columns: Vec<Option<usize>> = known.iter().map(|name| file.column(name)).collect();
+    let column = |name: &str| {
+        known
+            .iter()
+            .position(|k| *k == name)
+            .and_then(|i| columns[i])
+    };
+    let mut reader = file.reader;
     let mut proposals = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
@@ -424,32 +424,32 @@ fn read_file(path: &std::path::Path) -> Result<Vec<Proposal>> {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
         };
-        let at = |name: &str| column(name).map_or(0, |i| i + 1);
         let domain = record.get(domain_column).map(str::trim).unwrap_or_default();
         if domain.is_empty() {
-            problems.push(format!(
-                "{shown}: line {line}, column {}: domain is empty",
-                domain_column + 1
+            problems.push(problem(
+                &shown,
+                line,
+                Some(domain_column),
+                "domain is empty",
             ));
             continue;
         }
         let tier = match field("tier").map(Tier::parse).transpose() {
             Ok(tier) => tier,
             Err(error) => {
-                problems.push(format!(
-                    "{shown}: line {line}, column {}: {error}",
-                    at("tier")
-                ));
+                problems.push(problem(&shown, line, column("tier"), &error.to_string()));
                 continue;
             }
         };
         let strategic = match field("strategic").map(abm_core::parse_bool).transpose() {
             Ok(value) => value.unwrap_or(false),
             Err(error) => {
-                problems.push(format!(
-                    "{shown}: line {line}, column {}: {:?}: {error}",
-                    at("strategic"),
-                    field("strategic").unwrap_or_default()
+                let value = field("strategic").unwrap_or_default();
+                problems.push(problem(
+                    &shown,
+                    line,
+                    column("strategic"),
+                    &format!("{value:?}: {error}"),
                 ));
                 continue;
             }

@@ -8,7 +8,7 @@ use abm_core::tal::UserRole;
 use abm_core::trigger::TriggerKind;
 use abm_store::sql;
 use abm_store::team::{self, TriggerRow};
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use std::process::ExitCode;
 
 /// The advocacy flags a customer (or any account) can carry.
@@ -115,20 +115,19 @@ fn import(
     file: &std::path::Path,
 ) -> Result<u64> {
     const MAX_ROWS: usize = 1_000_000;
-    let shown = file.display().to_string();
-    let handle = std::fs::File::open(file).with_context(|| format!("cannot read {shown}"))?;
-    let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(handle));
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{shown}: not a CSV file"))?
-        .clone();
-    let column = |name: &str| {
-        headers.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(name)
-        })
+    let csv_file = super::small_csv::SmallCsv::open(file)?;
+    let shown = csv_file.shown.clone();
+    let columns: Vec<Option<usize>> = ["domain", "kind", "date", "evidence"]
+        .iter()
+        .map(|name| csv_file.column(name))
+        .collect();
+    let column = |name: &str| match name {
+        "domain" => columns[0],
+        "kind" => columns[1],
+        "date" => columns[2],
+        _ => columns[3],
     };
+    let mut reader = csv_file.reader;
     let mut missing = Vec::new();
     for name in ["domain", "kind", "date", "evidence"] {
         if column(name).is_none() {
@@ -164,10 +163,7 @@ fn import(
                 .unwrap_or_default()
         };
         let problem = |name: &str, message: String| {
-            format!(
-                "{shown}: line {line}, column {}: {message}",
-                position(name) + 1
-            )
+            super::small_csv::problem(&shown, line, column(name), &message)
         };
         let kind = match TriggerKind::from_key(&get("kind").to_ascii_lowercase()) {
             Some(kind) if kind.importable() => kind,
