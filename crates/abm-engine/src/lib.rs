@@ -10,6 +10,7 @@
 pub mod backtest;
 pub mod scoring;
 pub mod team;
+pub mod tracking;
 pub mod tune;
 
 pub use scoring::{Keep, ScoredAccount, Scoring, compute, rescore};

@@ -976,6 +976,7 @@ fn parse_activities(
                         file: batch.file as u32,
                         line,
                     },
+                    visitor: None,
                 });
             }
             Err(row_problems) => parsed.problems.extend(row_problems),

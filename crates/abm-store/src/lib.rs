@@ -23,6 +23,7 @@ mod sqlite;
 pub mod team;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod tracking;
 
 use abm_core::identity::IdentityIndex;
 use abm_core::{
@@ -125,6 +126,11 @@ pub trait Store {
     fn scoring_accounts(&mut self) -> Result<Vec<ScoringAccount>>;
     /// A second connection to the same database, for a scan on another thread.
     fn reopen(&self) -> Result<Box<dyn Store + Send>>;
+    /// Makes every commit of this connection durable before it returns, power loss included
+    /// (the collector answers only after its commit). PostgreSQL commits are already.
+    fn durable_commits(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The lowest and highest activity `seq`: the range a scan can be split by.
     fn activity_seq_range(&mut self) -> Result<Option<(i64, i64)>>;
     /// Calls `visit` for each matched activity that occurred at or before `until`
@@ -199,6 +205,9 @@ pub struct ActivityRow {
     pub account_key: Option<Domain>,
     pub fingerprint: i64,
     pub source: SourceLine,
+    /// The first-party visitor id a tracked website event came with; `None` for imports.
+    /// Only the row-by-row lanes store it (a bulk load is a file, which has no visitors).
+    pub visitor: Option<String>,
 }
 
 /// An activity id seen twice with different content.

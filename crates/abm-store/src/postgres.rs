@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (2, include_str!("../migrations/postgres/0002_scores.sql")),
     (3, include_str!("../migrations/postgres/0003_team.sql")),
+    (4, include_str!("../migrations/postgres/0004_tracking.sql")),
 ];
 
 mod scores;
@@ -456,8 +457,8 @@ fn load_incrementally(
         &[],
     )?;
     let inserted = transaction.execute(
-        "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
-         SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1, source_file, source_line \
+        "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) \
+         SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1, source_file, source_line, visitor \
          FROM activity_staging ORDER BY source_file, source_line ON CONFLICT (id) DO NOTHING",
         &[&import_id],
     )?;
@@ -483,8 +484,8 @@ fn load_rebuilding_indexes(
     for (name, _) in ACTIVITY_INDEXES {
         transaction.batch_execute(&format!("DROP INDEX {name}"))?;
     }
-    let append = "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) \
-         SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1::bigint, source_file, source_line \
+    let append = "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) \
+         SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1::bigint, source_file, source_line, visitor \
          FROM activity_staging s WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.id = s.id) ORDER BY source_file, source_line";
     let (unique_id_name, unique_id_index) = ACTIVITY_INDEXES[0];
     // Optimistic: a clean load needs one sort, the unique index build. Only if that finds a
@@ -906,17 +907,17 @@ impl ImportTransaction for PostgresImport<'_> {
         let import_id = self.import_id;
         let copy = if let Some(appended) = &mut self.direct {
             *appended += batch.len() as u64;
-            "COPY activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, import_id) FROM STDIN"
+            "COPY activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, visitor, import_id) FROM STDIN"
         } else {
             if !self.staged {
                 self.tx()?.batch_execute(
                     "CREATE TEMP TABLE activity_staging (id TEXT, kind TEXT, occurred_at TIMESTAMPTZ, account_id BIGINT, contact_id BIGINT, \
                      email TEXT, account_key TEXT, url TEXT, topic TEXT, campaign TEXT, channel TEXT, fingerprint BIGINT, \
-                     source_file INTEGER, source_line BIGINT) ON COMMIT DROP",
+                     source_file INTEGER, source_line BIGINT, visitor TEXT) ON COMMIT DROP",
                 )?;
                 self.staged = true;
             }
-            "COPY activity_staging (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line) FROM STDIN"
+            "COPY activity_staging (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, visitor) FROM STDIN"
         };
         let with_import = self.direct.is_some().then_some(import_id);
         let mut buffer = String::with_capacity(batch.len() * 160);
@@ -932,7 +933,7 @@ impl ImportTransaction for PostgresImport<'_> {
                 number(Some(row.source.line as i64)),
                 number(with_import),
             ];
-            let fields: [Option<&str>; 14] = [
+            let fields: [Option<&str>; 15] = [
                 Some(activity.id.as_str()),
                 Some(activity.kind.as_str()),
                 Some(&occurred_at),
@@ -947,6 +948,7 @@ impl ImportTransaction for PostgresImport<'_> {
                 numbers[2].as_deref(),
                 numbers[3].as_deref(),
                 numbers[4].as_deref(),
+                row.visitor.as_deref(),
             ];
             for (index, value) in fields.into_iter().enumerate() {
                 if index > 0 {

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (3, include_str!("../migrations/sqlite/0003_scores.sql")),
     (4, include_str!("../migrations/sqlite/0004_team.sql")),
+    (5, include_str!("../migrations/sqlite/0005_tracking.sql")),
 ];
 
 /// The trigger that keeps `activity_timeline` current for rows inserted one by one; the bulk
@@ -458,6 +459,12 @@ impl Store for SqliteStore {
         scores::accounts(&self.connection)
     }
 
+    fn durable_commits(&mut self) -> Result<()> {
+        // In WAL mode NORMAL survives a crash of the process but not of the machine.
+        self.connection.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+
     fn reopen(&self) -> Result<Box<dyn Store + Send>> {
         if self.path.is_empty() || self.path.starts_with(':') || self.path.contains("mode=memory") {
             return Err(StoreError::Corrupt(
@@ -828,6 +835,9 @@ fn classify(
 /// The columns of an activity row, in the order `bind_activity` binds them.
 const ACTIVITY_COLUMNS: &str = "seq, id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line";
 const ACTIVITY_WIDTH: usize = 16;
+
+/// `INSERT` of one activity row with its visitor id (the row-by-row lane).
+const VISITOR_INSERT: &str = "INSERT INTO activities (seq, id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
 /// `INSERT` of `rows` activity rows in one statement.
 fn activity_insert_sql(rows: usize) -> String {
@@ -1317,7 +1327,9 @@ impl ImportTransaction for SqliteImport<'_> {
             return Ok(ActivityOutcome::default());
         }
         let mut outcome = ActivityOutcome::default();
-        let mut insert = connection.prepare_cached(&activity_insert_sql(1))?;
+        // Row by row, the visitor column is written too (the bulk statement leaves it out:
+        // files carry no visitors).
+        let mut insert = connection.prepare_cached(VISITOR_INSERT)?;
         for row in batch {
             let id = row.activity.id.as_str();
             match probe(connection, self.id_seed, id, row.fingerprint)? {
@@ -1336,6 +1348,7 @@ impl ImportTransaction for SqliteImport<'_> {
                 }
                 Probe::Free(key) => {
                     bind_activity(&mut insert, 1, self.import_id, row, None)?;
+                    insert.raw_bind_parameter(ACTIVITY_WIDTH + 1, row.visitor.as_deref())?;
                     insert.raw_execute()?;
                     let seq = connection.last_insert_rowid();
                     connection
@@ -1496,6 +1509,7 @@ mod tests {
                 account_key: None,
                 fingerprint,
                 source: SourceLine { file: 0, line: 2 },
+                visitor: None,
             }
         };
         let record = ImportRecord {

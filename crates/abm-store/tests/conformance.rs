@@ -89,6 +89,7 @@ fn activity_row(id: &str, who: &str, account: Option<AccountId>, line: u64) -> A
         account_key,
         fingerprint,
         source: SourceLine { file: 0, line },
+        visitor: None,
     }
 }
 

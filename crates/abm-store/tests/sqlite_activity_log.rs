@@ -86,6 +86,7 @@ fn activity_row(activity: Activity, account: Option<AccountId>, line: u64) -> Ac
         account_key,
         fingerprint,
         source: SourceLine { file: 0, line },
+        visitor: None,
     }
 }
 

@@ -1,0 +1,290 @@
+//! Recording first-party tracked events (website page views, form submits, identifies, email
+//! opens and clicks) in the store: one batch in one transaction, through the activity log's
+//! own idempotent lane, each event tied to its visitor's contact and account.
+//!
+//! How an event finds its account, in order: the email it carries (a form, an email open or
+//! click) → the contact, else the email's company domain; the visitor's identity as stored
+//! (an earlier identify); the company the visitor's network belongs to (reverse-IP, with a
+//! confidence). An identify also moves the visitor's earlier anonymous events to the contact
+//! and account, and an email nobody knows yet becomes a lead, as a form fill would in a CRM.
+
+use abm_core::identity::FreeMailDomains;
+use abm_core::{AccountId, Activity, ContactId, Domain, Email, Lead};
+use abm_store::tracking::{self, VisitorRecord};
+use abm_store::{
+    ActivityRow, ImportFigures, ImportRecord, ImportTransaction, LeadOrigin, SourceLine, Store,
+    StoreError,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct TrackedEvent {
+    /// What is stored in the activity log; `None` for an identify alone.
+    pub activity: Option<Activity>,
+    /// The first-party visitor id; `None` for email opens and clicks (they carry the email).
+    pub visitor: Option<String>,
+    /// The email this event says the visitor is (identify, a form submit with an email).
+    pub identifies: Option<Email>,
+    /// The company of the visitor's network, when reverse-IP identified one.
+    pub network: Option<NetworkMatch>,
+    /// When the server received it, microseconds since the epoch.
+    pub at: i64,
+}
+
+/// A reverse-IP identification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkMatch {
+    pub domain: Domain,
+    pub organization: Option<String>,
+    pub confidence: f64,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Recorded {
+    pub received: u64,
+    pub inserted: u64,
+    /// Already stored (a retried event id).
+    pub unchanged: u64,
+    /// Stored without an account (anonymous visitors).
+    pub anonymous: u64,
+    /// Visitors identified by email in this batch.
+    pub identified: u64,
+    /// Earlier events moved to a contact or account by an identify.
+    pub linked: u64,
+    /// Leads created from emails nobody knew.
+    pub leads: u64,
+    /// The accounts whose activity changed, each once: to rescore.
+    pub touched: Vec<AccountId>,
+}
+
+/// Records a batch, all or nothing.
+pub fn record(
+    store: &mut dyn Store,
+    events: &[TrackedEvent],
+    free_mail: &FreeMailDomains,
+    started_at: jiff::Timestamp,
+) -> Result<Recorded, StoreError> {
+    let mut recorded = Recorded {
+        received: events.len() as u64,
+        ..Recorded::default()
+    };
+    let mut transaction = store.begin_import(&ImportRecord {
+        kind: "collect".into(),
+        files: Vec::new(),
+        started_at,
+        expected_rows: 0,
+    })?;
+    let mut visitors: BTreeMap<String, Visitor> = BTreeMap::new();
+    let mut rows = Vec::with_capacity(events.len());
+    let mut touched = BTreeSet::new();
+    for (index, event) in events.iter().enumerate() {
+        let mut visitor = match &event.visitor {
+            Some(id) => Some(visitor_entry(
+                &mut visitors,
+                transaction.as_mut(),
+                id,
+                event.at,
+            )?),
+            None => None,
+        };
+        if let Some(visitor) = visitor.as_deref_mut() {
+            visitor.record.last_seen = visitor.record.last_seen.max(event.at);
+            visitor.record.first_seen = visitor.record.first_seen.min(event.at);
+            if event.activity.is_some() {
+                visitor.record.events += 1;
+            }
+            if let Some(email) = &event.identifies {
+                let (contact, account) = person(transaction.as_mut(), email, free_mail)?;
+                if contact.is_none() && lead_needed(transaction.as_mut(), email)? {
+                    write_lead(transaction.as_mut(), email, account, free_mail)?;
+                    recorded.leads += 1;
+                }
+                let record = &mut visitor.record;
+                record.email = Some(email.as_str().to_owned());
+                record.contact_id = contact.map(|id| id.0);
+                record.account_id = account.map(|id| id.0).or(record.account_id);
+                record.identified_by = Some("identify".into());
+                record.confidence = Some(1.0);
+                visitor.link = true;
+                recorded.identified += 1;
+            } else if visitor.record.identified_by.as_deref() != Some("identify") {
+                if let Some(network) = &event.network
+                    && let Some(account) = transaction.account_owning(&network.domain)?
+                {
+                    let record = &mut visitor.record;
+                    record.account_id = Some(account.0);
+                    record.identified_by = Some("reverse_ip".into());
+                    record.confidence = Some(network.confidence);
+                    record.organization = network.organization.clone();
+                }
+            } else if visitor.record.contact_id.is_none()
+                && !visitor.tried_contact
+                && let Some(email) = visitor.record.email.as_deref()
+                && let Ok(email) = Email::parse(email)
+            {
+                // Identified before the contact existed: the contact may have been imported
+                // since; then the visitor's events join it now.
+                visitor.tried_contact = true;
+                if let Some((contact, stored)) = transaction.find_contact(None, &email)? {
+                    visitor.record.contact_id = Some(contact.0);
+                    visitor.record.account_id = Some(stored.account_id.0);
+                    visitor.link = true;
+                }
+            }
+        }
+        let Some(activity) = &event.activity else {
+            continue;
+        };
+        let (account, contact) = match (activity.email.as_ref(), &visitor) {
+            (Some(email), _) => {
+                let (contact, account) = person(transaction.as_mut(), email, free_mail)?;
+                (account, contact)
+            }
+            (None, Some(visitor)) => (
+                visitor.record.account_id.map(AccountId),
+                visitor.record.contact_id.map(ContactId),
+            ),
+            (None, None) => (None, None),
+        };
+        let account_key = match account {
+            Some(_) => None,
+            None => activity
+                .email
+                .as_ref()
+                .map(Email::domain)
+                .filter(|domain| !free_mail.contains(domain))
+                .cloned(),
+        };
+        if account.is_none() {
+            recorded.anonymous += 1;
+        }
+        touched.extend(account);
+        rows.push(ActivityRow {
+            activity: activity.clone(),
+            account,
+            contact,
+            account_key,
+            fingerprint: activity.fingerprint(),
+            source: SourceLine {
+                file: 0,
+                line: index as u64 + 1,
+            },
+            visitor: event.visitor.clone(),
+        });
+    }
+    if !rows.is_empty() {
+        let mut outcome = transaction.write_activities(&rows)?;
+        outcome.absorb(transaction.finish_activities()?);
+        recorded.inserted = outcome.inserted;
+        recorded.unchanged = outcome.unchanged + outcome.kept_existing;
+    }
+    {
+        let mut sql = transaction.sql()?;
+        for visitor in visitors.values() {
+            tracking::save_visitor(sql.as_mut(), &visitor.record)?;
+            if visitor.link {
+                recorded.linked += tracking::link_visitor_activities(
+                    sql.as_mut(),
+                    &visitor.record.id,
+                    visitor.record.account_id,
+                    visitor.record.contact_id,
+                )?;
+                touched.extend(visitor.record.account_id.map(AccountId));
+            }
+        }
+    }
+    transaction.commit(&ImportFigures {
+        rows_read: recorded.received,
+        inserted: recorded.inserted,
+        updated: recorded.linked,
+        unchanged: recorded.unchanged,
+        unmatched: recorded.anonymous,
+    })?;
+    recorded.touched = touched.into_iter().collect();
+    Ok(recorded)
+}
+
+/// A visitor as this batch sees it.
+struct Visitor {
+    record: VisitorRecord,
+    /// Identified in this batch: its anonymous events join the contact and account.
+    link: bool,
+    tried_contact: bool,
+}
+
+fn visitor_entry<'a>(
+    visitors: &'a mut BTreeMap<String, Visitor>,
+    transaction: &mut dyn ImportTransaction,
+    id: &str,
+    at: i64,
+) -> Result<&'a mut Visitor, StoreError> {
+    if !visitors.contains_key(id) {
+        let stored = tracking::visitor(transaction.sql()?.as_mut(), id)?;
+        let record = stored.unwrap_or_else(|| VisitorRecord {
+            id: id.to_owned(),
+            first_seen: at,
+            last_seen: at,
+            events: 0,
+            account_id: None,
+            contact_id: None,
+            email: None,
+            identified_by: None,
+            confidence: None,
+            organization: None,
+        });
+        visitors.insert(
+            id.to_owned(),
+            Visitor {
+                record,
+                link: false,
+                tried_contact: false,
+            },
+        );
+    }
+    visitors
+        .get_mut(id)
+        .ok_or_else(|| StoreError::Corrupt("a visitor vanished from its batch".into()))
+}
+
+/// The contact with this email and its account, else the account of the email's company
+/// domain (never a free-mail domain).
+fn person(
+    transaction: &mut dyn ImportTransaction,
+    email: &Email,
+    free_mail: &FreeMailDomains,
+) -> Result<(Option<ContactId>, Option<AccountId>), StoreError> {
+    if let Some((contact, stored)) = transaction.find_contact(None, email)? {
+        return Ok((Some(contact), Some(stored.account_id)));
+    }
+    if free_mail.contains(email.domain()) {
+        return Ok((None, None));
+    }
+    Ok((None, transaction.account_owning(email.domain())?))
+}
+
+fn lead_needed(transaction: &mut dyn ImportTransaction, email: &Email) -> Result<bool, StoreError> {
+    Ok(transaction.find_lead(None, email)?.is_none())
+}
+
+fn write_lead(
+    transaction: &mut dyn ImportTransaction,
+    email: &Email,
+    account: Option<AccountId>,
+    free_mail: &FreeMailDomains,
+) -> Result<(), StoreError> {
+    let lead = Lead {
+        crm_id: None,
+        email: email.clone(),
+        first_name: None,
+        last_name: None,
+        title: None,
+        company: None,
+        website: None,
+        consent: Default::default(),
+        attributes: Default::default(),
+    };
+    let key = (account.is_none() && !free_mail.contains(email.domain())).then(|| email.domain());
+    transaction.write_lead(None, &lead, LeadOrigin::Lead, account, key)
+}

@@ -1,0 +1,214 @@
+//! First-party visitors: who a visitor id turned out to be, and the step that ties a visitor's
+//! anonymous events to the contact and account once they identify. Written once for both
+//! backends ([`crate::sql`]); the events themselves go through the activity log's own lanes
+//! ([`crate::ImportTransaction::write_activities`]), so they are idempotent by id like any
+//! import.
+
+use crate::Result;
+use crate::sql::{Row, Sql};
+
+/// What the store knows of one visitor id.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VisitorRecord {
+    pub id: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub events: i64,
+    pub account_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub email: Option<String>,
+    /// `identify` (an email the visitor gave) or `reverse_ip` (their network's company).
+    pub identified_by: Option<String>,
+    pub confidence: Option<f64>,
+    pub organization: Option<String>,
+}
+
+const COLUMNS: &str = "id, first_seen, last_seen, events, account_id, contact_id, email, identified_by, confidence, organization";
+
+pub fn visitor(sql: &mut dyn Sql, id: &str) -> Result<Option<VisitorRecord>> {
+    sql.query_opt(
+        &format!("SELECT {COLUMNS} FROM visitors WHERE id = $1"),
+        &[id.into()],
+    )?
+    .map(|row| visitor_row(&row))
+    .transpose()
+}
+
+/// The visitors tied to an account, most recent first.
+pub fn visitors_of(sql: &mut dyn Sql, account_id: i64, limit: u32) -> Result<Vec<VisitorRecord>> {
+    sql.query(
+        &format!(
+            "SELECT {COLUMNS} FROM visitors WHERE account_id = $1 ORDER BY last_seen DESC, id LIMIT $2"
+        ),
+        &[account_id.into(), i64::from(limit).into()],
+    )?
+    .iter()
+    .map(visitor_row)
+    .collect()
+}
+
+fn visitor_row(row: &Row) -> Result<VisitorRecord> {
+    Ok(VisitorRecord {
+        id: row.text(0)?,
+        first_seen: row.int(1)?,
+        last_seen: row.int(2)?,
+        events: row.int(3)?,
+        account_id: row.opt_int(4)?,
+        contact_id: row.opt_int(5)?,
+        email: row.opt_text(6)?,
+        identified_by: row.opt_text(7)?,
+        confidence: row.opt_real(8)?,
+        organization: row.opt_text(9)?,
+    })
+}
+
+/// Writes a visitor as the caller merged it (insert or replace every column).
+pub fn save_visitor(sql: &mut dyn Sql, visitor: &VisitorRecord) -> Result<()> {
+    sql.execute(
+        &format!(
+            "INSERT INTO visitors ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET first_seen = excluded.first_seen,
+               last_seen = excluded.last_seen, events = excluded.events,
+               account_id = excluded.account_id, contact_id = excluded.contact_id,
+               email = excluded.email, identified_by = excluded.identified_by,
+               confidence = excluded.confidence, organization = excluded.organization"
+        ),
+        &[
+            visitor.id.as_str().into(),
+            visitor.first_seen.into(),
+            visitor.last_seen.into(),
+            visitor.events.into(),
+            visitor.account_id.into(),
+            visitor.contact_id.into(),
+            visitor.email.clone().into(),
+            visitor.identified_by.clone().into(),
+            visitor.confidence.into(),
+            visitor.organization.clone().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Ties a visitor's events that have no contact yet to `contact` (when known) and `account`:
+/// the visitor's anonymous history joins the person and the company. Only those rows are
+/// read, through the partial index on them. Returns the events moved.
+pub fn link_visitor_activities(
+    sql: &mut dyn Sql,
+    visitor: &str,
+    account_id: Option<i64>,
+    contact_id: Option<i64>,
+) -> Result<u64> {
+    match (account_id, contact_id) {
+        (Some(account), Some(contact)) => sql.execute(
+            "UPDATE activities SET account_id = $2, contact_id = $3, account_key = NULL
+             WHERE visitor = $1 AND contact_id IS NULL",
+            &[visitor.into(), account.into(), contact.into()],
+        ),
+        // A company without a person (an email whose contact is not known yet): the events
+        // join the account and stay ready for the contact.
+        (Some(account), None) => sql.execute(
+            "UPDATE activities SET account_id = $2, account_key = NULL
+             WHERE visitor = $1 AND contact_id IS NULL AND (account_id IS NULL OR account_id <> $2)",
+            &[visitor.into(), account.into()],
+        ),
+        _ => Ok(0),
+    }
+}
+
+/// The events stored for a visitor (all of them, matched or not).
+pub fn visitor_event_count(sql: &mut dyn Sql, visitor: &str) -> Result<u64> {
+    let row = sql.query_opt(
+        "SELECT events FROM visitors WHERE id = $1",
+        &[visitor.into()],
+    )?;
+    Ok(row.map_or(Ok(0), |row| row.int(0))?.max(0) as u64)
+}
+
+/// A named secret, created with `make` (and stored) the first time it is asked for; every
+/// node reads the same one. Two nodes racing to create it both end with the stored value.
+pub fn secret(
+    sql: &mut dyn Sql,
+    name: &str,
+    now: i64,
+    make: impl FnOnce() -> String,
+) -> Result<String> {
+    if let Some(value) = stored_secret(sql, name)? {
+        return Ok(value);
+    }
+    sql.execute(
+        "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        &[name.into(), make().into(), now.into()],
+    )?;
+    stored_secret(sql, name)?
+        .ok_or_else(|| crate::StoreError::Corrupt(format!("the secret {name} was not stored")))
+}
+
+pub fn stored_secret(sql: &mut dyn Sql, name: &str) -> Result<Option<String>> {
+    sql.query_opt("SELECT value FROM secrets WHERE name = $1", &[name.into()])?
+        .map(|row| row.text(0))
+        .transpose()
+}
+
+/// Sets a secret (a new webhook secret replaces the old one); true when it existed.
+pub fn replace_secret(sql: &mut dyn Sql, name: &str, value: &str, now: i64) -> Result<bool> {
+    let existed = stored_secret(sql, name)?.is_some();
+    sql.execute(
+        "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at",
+        &[name.into(), value.into(), now.into()],
+    )?;
+    Ok(existed)
+}
+
+/// The names of the secrets with this prefix (`webhook:`), never their values.
+pub fn secret_names(sql: &mut dyn Sql, prefix: &str) -> Result<Vec<(String, i64)>> {
+    sql.query(
+        "SELECT name, created_at FROM secrets WHERE substr(name, 1, $2) = $1 ORDER BY name",
+        &[prefix.into(), (prefix.len() as i64).into()],
+    )?
+    .iter()
+    .map(|row| Ok((row.text(0)?, row.int(1)?)))
+    .collect()
+}
+
+/// What a website may adapt to: the account's industry, TAL tier (approved entries only),
+/// cluster, journey stage and fit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccountProfile {
+    pub account_id: i64,
+    pub domain: String,
+    pub name: Option<String>,
+    pub industry: Option<String>,
+    pub tier: Option<String>,
+    pub cluster: Option<String>,
+    pub stage: Option<String>,
+    pub fit: Option<f64>,
+}
+
+pub fn account_profile(sql: &mut dyn Sql, account_id: i64) -> Result<Option<AccountProfile>> {
+    sql.query_opt(
+        "SELECT a.id, a.domain, a.name, a.industry,
+                CASE WHEN t.status = 'approved' THEN COALESCE(t.tier_override, t.tier) END,
+                c.name, s.stage, s.fit
+         FROM accounts a
+         LEFT JOIN tal_entries t ON t.account_id = a.id
+         LEFT JOIN cluster_members m ON m.account_id = a.id
+         LEFT JOIN clusters c ON c.id = m.cluster_id
+         LEFT JOIN account_scores s ON s.account_id = a.id
+         WHERE a.id = $1",
+        &[account_id.into()],
+    )?
+    .map(|row| {
+        Ok(AccountProfile {
+            account_id: row.int(0)?,
+            domain: row.text(1)?,
+            name: row.opt_text(2)?,
+            industry: row.opt_text(3)?,
+            tier: row.opt_text(4)?,
+            cluster: row.opt_text(5)?,
+            stage: row.opt_text(6)?,
+            fit: row.opt_real(7)?,
+        })
+    })
+    .transpose()
+}
