@@ -140,6 +140,18 @@ fn anonymous_history_joins_the_contact_when_the_visitor_identifies() {
         assert_eq!(stored.identified_by.as_deref(), Some("identify"));
         assert_eq!(stored.events, 3);
         assert_eq!(stored.email.as_deref(), Some("jane@acme.com"));
+        let timeline = store
+            .recent_activities(abm_core::AccountId(acme), 2)
+            .unwrap();
+        let ids: Vec<&str> = timeline.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["web:e3aaaaaa", "web:e2aaaaaa"],
+            "newest first, limited"
+        );
+        assert_eq!(timeline[0].visitor.as_deref(), Some(visitor));
+        assert_eq!(timeline[0].occurred_at, T0 + 3);
+        assert_eq!(timeline[0].channel.as_deref(), Some("web"));
 
         // A beacon retried: stored once.
         let again = run(store, &[view("e1aaaaaa", visitor, T0 + 10)]);

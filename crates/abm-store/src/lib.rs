@@ -126,6 +126,12 @@ pub trait Store {
     fn scoring_accounts(&mut self) -> Result<Vec<ScoringAccount>>;
     /// A second connection to the same database, for a scan on another thread.
     fn reopen(&self) -> Result<Box<dyn Store + Send>>;
+    /// An account's latest activities, newest first (its timeline).
+    fn recent_activities(
+        &mut self,
+        account: AccountId,
+        limit: u32,
+    ) -> Result<Vec<TimelineActivity>>;
     /// Makes every commit of this connection durable before it returns, power loss included
     /// (the collector answers only after its commit). PostgreSQL commits are already.
     fn durable_commits(&mut self) -> Result<()> {
@@ -175,6 +181,22 @@ pub trait Store {
     fn stored_score(&mut self, account: AccountId) -> Result<Option<StoredScore>>;
     /// One account's stage changes, oldest first.
     fn stage_history(&mut self, account: AccountId) -> Result<Vec<StageChange>>;
+}
+
+/// One activity on an account's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TimelineActivity {
+    pub id: String,
+    pub kind: String,
+    /// Microseconds since the epoch.
+    pub occurred_at: i64,
+    pub email: Option<String>,
+    pub url: Option<String>,
+    pub topic: Option<String>,
+    pub campaign: Option<String>,
+    pub channel: Option<String>,
+    /// The first-party visitor id of a tracked website event.
+    pub visitor: Option<String>,
 }
 
 /// What an import is, for its row in the `imports` table (the audit of who loaded what).

@@ -459,6 +459,34 @@ impl Store for SqliteStore {
         scores::accounts(&self.connection)
     }
 
+    fn recent_activities(
+        &mut self,
+        account: AccountId,
+        limit: u32,
+    ) -> Result<Vec<crate::TimelineActivity>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT a.id, a.kind, a.occurred_at, a.email, a.url, a.topic, a.campaign, a.channel, a.visitor
+             FROM activity_timeline t JOIN activities a ON a.seq = t.seq
+             WHERE t.account_id = ?1 ORDER BY t.occurred_at DESC, t.seq DESC LIMIT ?2",
+        )?;
+        let rows = statement
+            .query_map(params![account.0, limit], |row| {
+                Ok(crate::TimelineActivity {
+                    id: row.get(0)?,
+                    kind: row.get(1)?,
+                    occurred_at: row.get(2)?,
+                    email: row.get(3)?,
+                    url: row.get(4)?,
+                    topic: row.get(5)?,
+                    campaign: row.get(6)?,
+                    channel: row.get(7)?,
+                    visitor: row.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn durable_commits(&mut self) -> Result<()> {
         // In WAL mode NORMAL survives a crash of the process but not of the machine.
         self.connection.pragma_update(None, "synchronous", "FULL")?;

@@ -876,3 +876,32 @@ pub fn entered_stage_since(
     .map(|row| Ok((row.int(0)?, row.int(1)?, row.text(2)?)))
     .collect()
 }
+
+/// One intent signal on an account's timeline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct IntentRow {
+    pub topic: String,
+    /// YYYY-MM-DD
+    pub date: String,
+    pub score: i64,
+    pub source: String,
+}
+
+/// An account's latest intent signals, newest first.
+pub fn recent_intent(sql: &mut dyn Sql, account_id: i64, limit: u32) -> Result<Vec<IntentRow>> {
+    sql.query(
+        "SELECT topic, CAST(date AS TEXT), score, source FROM intent_signals
+         WHERE account_id = $1 ORDER BY date DESC, topic LIMIT $2",
+        &[account_id.into(), i64::from(limit).into()],
+    )?
+    .iter()
+    .map(|row| {
+        Ok(IntentRow {
+            topic: row.text(0)?,
+            date: row.text(1)?,
+            score: row.int(2)?,
+            source: row.text(3)?,
+        })
+    })
+    .collect()
+}
