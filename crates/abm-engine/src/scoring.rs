@@ -664,3 +664,44 @@ pub fn replay(
         stage_changes: changes.len(),
     })
 }
+
+/// One point of an account's score trend.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct TrendPoint {
+    /// Microseconds since the epoch.
+    pub at: i64,
+    pub fit: f64,
+    pub intent: f64,
+    pub engagement: f64,
+    pub priority: f64,
+}
+
+/// An account's scores as of each of the last `weeks` weeks and now, each computed only from
+/// what was known then (one load; the customer profile learned as of each instant, as in
+/// [`replay`]). Empty when no account has this id.
+pub fn trend(
+    store: &mut dyn Store,
+    config: &ScoringConfig,
+    account: AccountId,
+    now: i64,
+    weeks: u32,
+) -> Result<Vec<TrendPoint>, StoreError> {
+    let loaded = load(store, config, now, Some(&[account]))?;
+    let step = 7 * MICROS_PER_DAY;
+    let mut points = Vec::with_capacity(weeks as usize + 1);
+    for k in (0..=i64::from(weeks)).rev() {
+        let instant = now - k * step;
+        let scoring = assess_all(&loaded, config, instant, Keep::Values);
+        if let Some(scored) = scoring.accounts.iter().find(|scored| scored.id == account) {
+            let values = scored.assessment.scores.values();
+            points.push(TrendPoint {
+                at: instant,
+                fit: values.fit,
+                intent: values.intent,
+                engagement: values.engagement,
+                priority: values.priority,
+            });
+        }
+    }
+    Ok(points)
+}

@@ -212,3 +212,14 @@ pub fn account_profile(sql: &mut dyn Sql, account_id: i64) -> Result<Option<Acco
     })
     .transpose()
 }
+
+/// Every named account's (name, primary domain): what reverse-IP matches an organization to.
+pub fn account_names(sql: &mut dyn Sql) -> Result<Vec<(String, String)>> {
+    sql.query(
+        "SELECT name, domain FROM accounts WHERE name IS NOT NULL ORDER BY id",
+        &[],
+    )?
+    .iter()
+    .map(|row| Ok((row.text(0)?, row.text(1)?)))
+    .collect()
+}

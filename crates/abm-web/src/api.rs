@@ -28,6 +28,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tal_action))
         .routes(routes!(personas))
         .routes(routes!(crate::ingest::ingest_activities))
+        .routes(routes!(crate::account_api::get_timeline))
+        .routes(routes!(crate::account_api::get_intent))
+        .routes(routes!(crate::account_api::get_contacts))
+        .routes(routes!(crate::account_api::get_trend))
+        .routes(routes!(
+            crate::account_api::get_plan,
+            crate::account_api::put_plan
+        ))
+        .routes(routes!(crate::webhook::webhook))
+        .routes(routes!(crate::track::tracking_stats))
 }
 
 /// One row of the ranked list.
@@ -214,6 +224,31 @@ pub async fn get_account(
     Path(domain): Path<String>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(&ALL_ROLES)?;
+    let view = view_of(&state, domain.clone()).await?;
+    let mut json = view.to_json();
+    let account = crate::account_api::account_ref(&state, domain).await?;
+    let plan = crate::account_api::plan_of(&state, account.clone()).await?;
+    let timeline = state
+        .with_store(move |store| crate::account_api::timeline(store, &account, 50))
+        .await??;
+    if let Some(object) = json.as_object_mut() {
+        object.insert(
+            "timeline".into(),
+            serde_json::to_value(&timeline).map_err(Problem::internal)?,
+        );
+        object.insert(
+            "plan".into(),
+            serde_json::json!({"version": plan.version, "updated_by": plan.updated_by, "plan": plan.plan}),
+        );
+    }
+    Ok(Json(json))
+}
+
+/// The account view of a domain, or 404.
+pub(crate) async fn view_of(
+    state: &AppState,
+    domain: String,
+) -> Result<abm_engine::team::view::AccountView, Problem> {
     let domain = Domain::parse(&domain).map_err(|error| {
         Problem::bad_request("domain", format!("{domain:?} is not a domain: {error}"))
     })?;
@@ -234,12 +269,7 @@ pub async fn get_account(
             )
         })
         .await??;
-    match view {
-        Some(view) => Ok(Json(view.to_json())),
-        None => Err(Problem::not_found(format!(
-            "no account owns the domain {shown}"
-        ))),
-    }
+    view.ok_or_else(|| Problem::not_found(format!("no account owns the domain {shown}")))
 }
 
 /// A TAL action on one or more accounts, all or nothing.

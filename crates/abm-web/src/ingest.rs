@@ -73,6 +73,12 @@ pub async fn ingest_activities(
 ) -> Result<Json<IngestResult>, Problem> {
     caller.require(&Caller::WRITERS)?;
     let Json(batch) = body.map_err(|error| Problem::bad_request("body", error.body_text()))?;
+    ingest_batch(&state, batch).await.map(Json)
+}
+
+/// The shared path of the API call and of signed webhooks: validated, idempotent by id, all
+/// or nothing, then the touched accounts rescored.
+pub async fn ingest_batch(state: &AppState, batch: ActivityBatch) -> Result<IngestResult, Problem> {
     if batch.activities.is_empty() || batch.activities.len() > MAX_BATCH {
         return Err(Problem::bad_request(
             "activities",
@@ -127,7 +133,6 @@ pub async fn ingest_activities(
             })
         })
         .await?
-        .map(Json)
 }
 
 fn write_csv(path: &std::path::Path, activities: &[ActivityIn]) -> Result<(), csv::Error> {

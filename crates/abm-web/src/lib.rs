@@ -1,20 +1,26 @@
 //! abm over HTTP (`abm serve`): the REST API under `/api/v1` with the OpenAPI document
 //! generated from the handlers, users signed in with a password (argon2) or an API token, and
-//! the first pages of the HTML interface (sign-in, the ranked accounts, an account).
+//! the HTML interface, and first-party tracking (the snippet, the collect endpoint, signed
+//! email links, personalization) with its collector.
 //!
 //! Invariants: the web holds no rule of its own (the core decides, the engine acts) and no
 //! state a second node would need (sessions and tokens live in the database); every route
 //! names the roles it allows; every write goes through the same engine action as the CLI, so
 //! it is all-or-nothing and audited the same way.
 
+pub mod account_api;
 pub mod api;
 pub mod auth;
+pub mod chart;
+pub mod collect;
 pub mod html;
 pub mod ingest;
 pub mod problem;
 mod state;
+pub mod track;
+pub mod webhook;
 
-pub use state::{AppState, WebSettings};
+pub use state::{AppState, StartError, WebSettings};
 
 use axum::Router;
 use utoipa::OpenApi as _;
@@ -60,6 +66,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(html::routes())
+        .merge(track::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

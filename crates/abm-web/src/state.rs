@@ -23,6 +23,14 @@ pub struct WebSettings {
     /// The configuration as loaded, as TOML, and where it came from (the settings page).
     pub config_toml: String,
     pub config_source: String,
+    /// `[tracking]`: the snippet, the collect endpoint, bot and privacy filters.
+    pub tracking: abm_core::tracking::TrackingConfig,
+    /// `[personalization]`: the content variant per kind of account.
+    pub personalization: abm_core::personalize::PersonalizationConfig,
+    /// `[reverse_ip]`: the databases that name a visitor's company from their network.
+    pub reverse_ip: abm_core::reverse_ip::ReverseIpConfig,
+    /// Behind a reverse proxy: the client address is the last `X-Forwarded-For` entry.
+    pub behind_proxy: bool,
 }
 
 #[derive(Clone)]
@@ -36,23 +44,84 @@ struct Inner {
     idle: Mutex<Vec<Box<dyn Store + Send>>>,
     /// Failed sign-ins per email: (count, first failure in the window, microseconds).
     failures: Mutex<HashMap<String, (u32, i64)>>,
+    /// The tracked-event writer; `None` when `[tracking] enabled = false`.
+    collector: Option<crate::collect::Collector>,
+    reverse_ip: Option<abm_engine::reverse_ip::ReverseIp>,
+    /// Signs email open and click links; shared by every node through the store.
+    link_key: Vec<u8>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] abm_store::StoreError),
+    #[error("reverse-IP: {0}")]
+    ReverseIp(String),
 }
 
 /// Stores kept open between requests.
 const IDLE_STORES: usize = 8;
 
 impl AppState {
-    /// Opens one store now, so a bad URL fails at start, not at the first request.
-    pub fn new(database_url: &str, settings: WebSettings) -> Result<Self, abm_store::StoreError> {
-        let first = abm_store::open(database_url)?.reopen()?;
+    /// Opens one store now, so a bad URL fails at start, not at the first request; starts the
+    /// collector and loads the reverse-IP databases.
+    pub fn new(database_url: &str, settings: WebSettings) -> Result<Self, StartError> {
+        let mut first = abm_store::open(database_url)?.reopen()?;
+        let now = jiff::Timestamp::now().as_microsecond();
+        let link_key =
+            abm_store::tracking::secret(first.sql(), "link", now, crate::auth::new_secret)?
+                .into_bytes();
+        let reverse_ip =
+            if settings.reverse_ip.mmdb.is_some() || settings.reverse_ip.ranges.is_some() {
+                let names = abm_store::tracking::account_names(first.sql())?;
+                let names = abm_core::reverse_ip::AccountNames::new(names.iter().filter_map(
+                    |(name, domain)| Some((name.as_str(), abm_core::Domain::parse(domain).ok()?)),
+                ));
+                Some(
+                    abm_engine::reverse_ip::ReverseIp::open(&settings.reverse_ip, names)
+                        .map_err(|error| StartError::ReverseIp(error.to_string()))?,
+                )
+            } else {
+                None
+            };
+        let collector = if settings.tracking.enabled {
+            Some(crate::collect::Collector::start(
+                crate::collect::CollectorSettings {
+                    database_url: database_url.to_owned(),
+                    scoring: settings.scoring.clone(),
+                    triggers: settings.triggers.clone(),
+                    free_mail: settings.free_mail.clone(),
+                    max_events_per_minute: settings.tracking.max_events_per_minute,
+                },
+            )?)
+        } else {
+            None
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 database_url: database_url.to_owned(),
                 settings,
                 idle: Mutex::new(vec![first]),
                 failures: Mutex::new(HashMap::new()),
+                collector,
+                reverse_ip,
+                link_key,
             }),
         })
+    }
+
+    pub fn collector(&self) -> Option<&crate::collect::Collector> {
+        self.inner.collector.as_ref()
+    }
+
+    pub fn reverse_ip(&self) -> Option<&abm_engine::reverse_ip::ReverseIp> {
+        self.inner.reverse_ip.as_ref()
+    }
+
+    /// The key of signed email links (open pixel, click redirect).
+    pub fn link_key(&self) -> &[u8] {
+        &self.inner.link_key
     }
 
     pub fn settings(&self) -> &WebSettings {

@@ -80,6 +80,11 @@ enum Command {
     /// API tokens for scripts: abm token create EMAIL
     #[command(subcommand)]
     Token(cli::user::TokenCommand),
+    /// Sources that push activities by signed webhook: abm webhook create marketo
+    #[command(subcommand)]
+    Webhook(cli::webhook::WebhookCommand),
+    /// Signed tracking links (open pixel, click redirect) for an email sent outside abm
+    Link(cli::link::LinkArgs),
     /// Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and the HTML interface
     Serve(cli::serve::ServeArgs),
 }
@@ -146,6 +151,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::User(command) => cli::user::run(&context, &command),
         Command::Audit(args) => cli::user::run_audit(&context, &args),
         Command::Token(command) => cli::user::run_token(&context, &command),
+        Command::Webhook(command) => cli::webhook::run(&context, &command),
+        Command::Link(args) => cli::link::run(&context, &args),
         Command::Serve(args) => cli::serve::run(&context, &args),
     }
 }

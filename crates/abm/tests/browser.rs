@@ -1,6 +1,7 @@
 //! The HTML interface in a real browser: `abm serve` on a temporary database, Chromium driven
 //! through chromedriver's WebDriver API — sign in, the ranked list, an account page, a TAL
-//! approval from the page. Screenshots go to `ABM_SCREENSHOTS` when set (the README's come
+//! approval from the page, editing an account plan, and a tracked visit to a page of the
+//! team's website that includes the snippet, which then shows on the account's timeline. Screenshots go to `ABM_SCREENSHOTS` when set (the README's come
 //! from `ABM_SCREENSHOTS=docs/screenshots`).
 //!
 //! Chromium and chromedriver are required (`.ci/run` installs Debian's `chromium` and
@@ -83,6 +84,21 @@ impl Browser {
             reqwest::Method::POST,
             &format!("/element/{element}/click"),
             Some(json!({})),
+        );
+    }
+
+    /// Sets a text area's whole content (WebDriver's clear, then typing).
+    fn replace_text(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        );
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
         );
     }
 
@@ -243,7 +259,10 @@ fn sign_in_browse_and_approve_in_chromium() {
         .post(format!("{driver}/session"))
         .json(&json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
             "binary": chromium,
+            // Headless Chromium says so in its user agent, and abm's collector ignores bots:
+            // the test browses as the desktop browser it is.
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
                      "--disable-component-update", "--disable-sync", "--no-first-run",
                      "--window-size=1280,900", format!("--user-data-dir={}", profile.path().display())]
         }}}}))
@@ -300,5 +319,107 @@ fn sign_in_browse_and_approve_in_chromium() {
     let tal: Value =
         serde_json::from_str(&abm(dir, url, &["tal", "list", "--format", "json"], "")).unwrap();
     assert_eq!(tal[0]["status"], "approved");
+
+    // Edit the approved account's plan in the page (a 1:few account).
+    abm(
+        dir,
+        url,
+        &["tal", "tier", &proposed, "1:few", "--as", "admin@ourco.com"],
+        "",
+    );
+    browser.go(&format!("{site}/accounts/{proposed}"));
+    assert!(browser.source().contains("Account plan"));
+    browser.replace_text("textarea#plan", "objectives = [\"Land the data team\"]\n");
+    browser.click("#save-plan");
+    browser.wait_for_url(|url| url.contains("saved="));
+    assert!(
+        browser.source().contains("Saved version 1"),
+        "{}",
+        browser.source()
+    );
+    browser.screenshot("plan");
+    // A broken plan is refused with its line and column, the text kept for fixing.
+    browser.replace_text("textarea#plan", "objectives = [\n");
+    browser.click("#save-plan");
+    std::thread::sleep(Duration::from_millis(300));
+    let refused = browser.source();
+    assert!(
+        refused.contains("plan-error") && refused.contains("line"),
+        "{refused}"
+    );
+    let plan: Value = serde_json::from_str(&abm(
+        dir,
+        url,
+        &["plan", "show", &proposed, "--format", "json"],
+        "",
+    ))
+    .unwrap();
+    assert_eq!(plan["version"], 1);
+    assert_eq!(
+        plan["plan"]["objectives"][0], "Land the data team",
+        "{plan}"
+    );
+
+    // A tracked visit: the team's website (another origin) includes the snippet; a visitor
+    // reads a page, then fills a form with their work email; the visit appears on the
+    // account's timeline.
+    let hot = list[0]["domain"].as_str().unwrap().to_owned();
+    let view: Value =
+        serde_json::from_str(&abm(dir, url, &["account", &hot, "--format", "json"], "")).unwrap();
+    let email = view["contacts"][0]["email"].as_str().unwrap().to_owned();
+    let website = TestSite::start(&format!(
+        r#"<!doctype html><title>Pricing</title><script async src="{site}/t.js"></script>
+<h1>Pricing</h1><form id="demo" onsubmit="return false"><input type="email" name="email"><button id="send">Request a demo</button></form>"#
+    ));
+    browser.go(&format!("{}/pricing", website.base));
+    browser.type_into("input[name=email]", &email);
+    browser.click("#send");
+    let page_url = format!("{}/pricing", website.base);
+    let mut seen = false;
+    for _ in 0..100 {
+        browser.go(&format!("{site}/accounts/{hot}"));
+        let source = browser.source();
+        if source.contains(&page_url)
+            && source.contains("page_view")
+            && source.contains("form_fill")
+        {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        seen,
+        "the tracked visit to {page_url} is not on {hot}'s timeline"
+    );
+    browser.screenshot("account-timeline");
     let _ = http.delete(format!("{driver}/session/{id}")).send();
+}
+
+/// The team's website in the test: one page, whatever the path, on its own port (so the
+/// snippet runs cross-origin, as on a real site).
+struct TestSite {
+    base: String,
+}
+
+impl TestSite {
+    fn start(html: &str) -> Self {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let body = html.to_owned();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        Self { base }
+    }
 }

@@ -2,7 +2,7 @@
 //! with the changes against the one before, so the plan's history can be read back.
 
 use super::{Result, TeamError};
-use abm_core::plan::AccountPlan;
+use abm_core::plan::{AccountPlan, PlanContext};
 use abm_core::tal::{Actor, UserRole};
 use abm_store::sql::{self, Sql};
 use abm_store::team::{self, AccountRef, PlanRow};
@@ -81,5 +81,39 @@ pub fn save(
         } else {
             changes
         })
+    })
+}
+
+/// What the plan editor shows around the plan, read-only: owners, cluster, recent triggers.
+pub fn context(sql: &mut dyn Sql, account: &AccountRef, now: i64) -> Result<PlanContext> {
+    let entry = team::tal_entry(sql, account.id)?;
+    let mut lines = Vec::new();
+    if let Some(entry) = &entry {
+        lines.push(format!(
+            "owners: sales {}, marketing {}",
+            entry.sales_owner.as_deref().unwrap_or("—"),
+            entry.marketing_owner.as_deref().unwrap_or("—")
+        ));
+        if let Some(cluster) = &entry.cluster {
+            lines.push(format!("cluster: {cluster}"));
+        }
+    }
+    let since = now - 90 * 86_400_000_000;
+    for (_, trigger) in team::triggers(sql, Some(account.id), since)?
+        .iter()
+        .take(10)
+    {
+        lines.push(format!(
+            "trigger {} {}: {}",
+            super::view::show_time(trigger.at),
+            trigger.kind,
+            trigger.evidence
+        ));
+    }
+    Ok(PlanContext {
+        domain: account.domain.clone(),
+        name: account.name.clone(),
+        tier: entry.and_then(|entry| entry.tier),
+        context_lines: lines,
     })
 }

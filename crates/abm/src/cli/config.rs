@@ -42,6 +42,12 @@ pub struct Config {
     #[serde(default)]
     pub why_us: WhyUsConfig,
     #[serde(default)]
+    pub tracking: abm_core::tracking::TrackingConfig,
+    #[serde(default)]
+    pub reverse_ip: abm_core::reverse_ip::ReverseIpConfig,
+    #[serde(default)]
+    pub personalization: abm_core::personalize::PersonalizationConfig,
+    #[serde(default)]
     pub cli: CliConfig,
 }
 
@@ -105,6 +111,15 @@ impl Config {
         if let Err(error) = config.scoring().validate() {
             bail!("{}: {error}", path.display());
         }
+        if let Err(error) = config.tracking.validate() {
+            bail!("{}: [tracking] {error}", path.display());
+        }
+        if let Err(error) = config.reverse_ip.validate() {
+            bail!("{}: [reverse_ip] {error}", path.display());
+        }
+        if let Err(error) = config.personalization.validate() {
+            bail!("{}: [personalization] {error}", path.display());
+        }
         Ok(config)
     }
 
@@ -133,6 +148,9 @@ impl Config {
             personas: scoring.personas,
             triggers: self.triggers.clone(),
             why_us: self.why_us.clone(),
+            tracking: self.tracking.clone(),
+            reverse_ip: self.reverse_ip.clone(),
+            personalization: self.personalization.clone(),
             cli: self.cli.clone(),
         }
     }
@@ -200,6 +218,18 @@ mod tests {
         assert_eq!(config.tal, TalConfig::default());
         assert_eq!(config.personas, PersonaConfig::default());
         assert_eq!(config.triggers, TriggerConfig::default());
+        assert_eq!(
+            config.tracking,
+            abm_core::tracking::TrackingConfig::default()
+        );
+        assert_eq!(
+            config.reverse_ip,
+            abm_core::reverse_ip::ReverseIpConfig::default()
+        );
+        assert_eq!(
+            config.personalization,
+            abm_core::personalize::PersonalizationConfig::default()
+        );
         assert!(config.identity.free_mail_domains.is_empty());
     }
 

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod config;
 pub mod import;
 pub mod init;
+pub mod link;
 pub mod persona;
 pub mod plan;
 pub mod scores;
@@ -16,6 +17,7 @@ pub mod tal;
 pub mod triggers;
 pub mod tune;
 pub mod user;
+pub mod webhook;
 pub mod when;
 
 use anyhow::{Context as _, Result};

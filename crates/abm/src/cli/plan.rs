@@ -39,36 +39,11 @@ fn account(store: &mut dyn abm_store::Store, domain: &str) -> Result<AccountRef>
 }
 
 fn context_of(store: &mut dyn abm_store::Store, account: &AccountRef) -> Result<PlanContext> {
-    let entry = team::tal_entry(store.sql(), account.id)?;
-    let mut lines = Vec::new();
-    if let Some(entry) = &entry {
-        lines.push(format!(
-            "owners: sales {}, marketing {}",
-            entry.sales_owner.as_deref().unwrap_or("—"),
-            entry.marketing_owner.as_deref().unwrap_or("—")
-        ));
-        if let Some(cluster) = &entry.cluster {
-            lines.push(format!("cluster: {cluster}"));
-        }
-    }
-    let since = jiff::Timestamp::now().as_microsecond() - 90 * 86_400_000_000;
-    for (_, trigger) in team::triggers(store.sql(), Some(account.id), since)?
-        .iter()
-        .take(10)
-    {
-        lines.push(format!(
-            "trigger {} {}: {}",
-            when::show(trigger.at),
-            trigger.kind,
-            trigger.evidence
-        ));
-    }
-    Ok(PlanContext {
-        domain: account.domain.clone(),
-        name: account.name.clone(),
-        tier: entry.and_then(|entry| entry.tier),
-        context_lines: lines,
-    })
+    Ok(plans::context(
+        store.sql(),
+        account,
+        jiff::Timestamp::now().as_microsecond(),
+    )?)
 }
 
 pub fn run(context: &Context, command: &PlanCommand) -> Result<ExitCode> {

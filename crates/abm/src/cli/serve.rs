@@ -13,6 +13,10 @@ pub struct ServeArgs {
     /// Send session cookies over plain HTTP too (a development server without TLS)
     #[arg(long)]
     insecure_cookies: bool,
+    /// Behind a reverse proxy (TLS terminator, load balancer): take the visitor's address
+    /// from the last X-Forwarded-For entry, for reverse-IP identification
+    #[arg(long)]
+    behind_proxy: bool,
 }
 
 pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
@@ -30,6 +34,10 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         } else {
             format!("{} (absent: the defaults)", context.config_path.display())
         },
+        tracking: config.tracking.clone(),
+        personalization: config.personalization.clone(),
+        reverse_ip: config.reverse_ip.clone(),
+        behind_proxy: args.behind_proxy,
     };
     let url = context.database_url();
     let state = abm_web::AppState::new(url, settings)

@@ -1,0 +1,263 @@
+//! The collector: one thread that writes tracked events in batches (group commit: every
+//! request waits for the commit that holds its events, so a 2xx means stored), and one that
+//! rescores the accounts those events touched, coalescing bursts, so scores follow the
+//! website within a second without a rescore per event.
+//!
+//! Requests never write the store themselves: they validate, filter and queue. A full queue
+//! answers 503 (the snippet's beacon is dropped, a retried call comes back later), so a burst
+//! can not grow memory without bound.
+
+use abm_core::AccountId;
+use abm_core::identity::FreeMailDomains;
+use abm_core::score::ScoringConfig;
+use abm_core::trigger::TriggerConfig;
+use abm_engine::tracking::{Recorded, TrackedEvent};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Events one commit takes at most; a deeper queue waits for the next commit.
+const MAX_BATCH_EVENTS: usize = 5_000;
+/// Requests waiting for a commit before new ones are refused.
+const QUEUE_REQUESTS: usize = 20_000;
+/// How long touched accounts gather before a rescore.
+const RESCORE_EVERY: Duration = Duration::from_millis(500);
+
+/// What the collector has done since the server started.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub received: AtomicU64,
+    pub stored: AtomicU64,
+    pub unchanged: AtomicU64,
+    pub bots: AtomicU64,
+    pub refused_privacy: AtomicU64,
+    pub invalid: AtomicU64,
+    pub overloaded: AtomicU64,
+    pub identified: AtomicU64,
+    pub linked: AtomicU64,
+    pub rescored: AtomicU64,
+    pub commits: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CollectorStats {
+    /// Events received (valid and not), since the server started
+    pub received: u64,
+    /// Events newly stored in the activity log
+    pub stored: u64,
+    /// Events already stored (a retried id)
+    pub unchanged: u64,
+    /// Events refused as bots (user agent or rate)
+    pub bots: u64,
+    /// Events refused by Do-Not-Track, Global Privacy Control or missing consent
+    pub refused_privacy: u64,
+    /// Events refused as malformed
+    pub invalid: u64,
+    /// Requests refused because the write queue was full
+    pub overloaded: u64,
+    /// Visitors identified by an email
+    pub identified: u64,
+    /// Earlier anonymous events joined to a contact or account
+    pub linked: u64,
+    /// Account rescores after tracked events
+    pub rescored: u64,
+    /// Batched commits
+    pub commits: u64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> CollectorStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        CollectorStats {
+            received: read(&self.received),
+            stored: read(&self.stored),
+            unchanged: read(&self.unchanged),
+            bots: read(&self.bots),
+            refused_privacy: read(&self.refused_privacy),
+            invalid: read(&self.invalid),
+            overloaded: read(&self.overloaded),
+            identified: read(&self.identified),
+            linked: read(&self.linked),
+            rescored: read(&self.rescored),
+            commits: read(&self.commits),
+        }
+    }
+
+    pub fn add(counter: &AtomicU64, value: u64) {
+        counter.fetch_add(value, Ordering::Relaxed);
+    }
+}
+
+/// Why a batch was not stored.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CollectError {
+    #[error("the collector is busy: try again shortly")]
+    Overloaded,
+    #[error("the collector has stopped")]
+    Stopped,
+    #[error("the events could not be stored: {0}")]
+    Store(String),
+}
+
+struct Job {
+    events: Vec<TrackedEvent>,
+    done: tokio::sync::oneshot::Sender<Result<(), CollectError>>,
+}
+
+/// The handle requests queue events through.
+#[derive(Clone)]
+pub struct Collector {
+    queue: mpsc::SyncSender<Job>,
+    pub counters: Arc<Counters>,
+    /// Per-visitor event rates, for the behaviour half of bot filtering.
+    pub rates: Arc<Mutex<abm_core::tracking::RateFilter>>,
+}
+
+/// What the collector's threads need.
+pub struct CollectorSettings {
+    pub database_url: String,
+    pub scoring: ScoringConfig,
+    pub triggers: TriggerConfig,
+    pub free_mail: FreeMailDomains,
+    pub max_events_per_minute: u32,
+}
+
+impl Collector {
+    /// Starts the writer and rescorer threads; they stop when the last handle is dropped.
+    pub fn start(settings: CollectorSettings) -> Result<Self, abm_store::StoreError> {
+        let counters = Arc::new(Counters::default());
+        let mut writer_store = abm_store::open(&settings.database_url)?.reopen()?;
+        writer_store.durable_commits()?;
+        let rescore_store = abm_store::open(&settings.database_url)?.reopen()?;
+        let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE_REQUESTS);
+        let (touched_tx, touched_rx) = mpsc::channel::<Vec<AccountId>>();
+        let spawn = |name: &str| std::thread::Builder::new().name(name.to_owned());
+        {
+            let counters = Arc::clone(&counters);
+            let free_mail = settings.free_mail.clone();
+            spawn("abm-collect")
+                .spawn(move || write_loop(writer_store, &jobs, &touched_tx, &counters, &free_mail))
+                .map_err(|error| abm_store::StoreError::Corrupt(error.to_string()))?;
+        }
+        {
+            let counters = Arc::clone(&counters);
+            let (scoring, triggers) = (settings.scoring.clone(), settings.triggers.clone());
+            spawn("abm-rescore")
+                .spawn(move || {
+                    rescore_loop(rescore_store, &touched_rx, &counters, &scoring, &triggers)
+                })
+                .map_err(|error| abm_store::StoreError::Corrupt(error.to_string()))?;
+        }
+        Ok(Self {
+            queue,
+            counters,
+            rates: Arc::new(Mutex::new(abm_core::tracking::RateFilter::new(
+                settings.max_events_per_minute,
+                100_000,
+            ))),
+        })
+    }
+
+    /// Queues events and waits until the commit that holds them.
+    pub async fn store(&self, events: Vec<TrackedEvent>) -> Result<(), CollectError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (done, finished) = tokio::sync::oneshot::channel();
+        match self.queue.try_send(Job { events, done }) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(_)) => {
+                Counters::add(&self.counters.overloaded, 1);
+                return Err(CollectError::Overloaded);
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(CollectError::Stopped),
+        }
+        finished.await.map_err(|_| CollectError::Stopped)?
+    }
+}
+
+fn write_loop(
+    mut store: Box<dyn abm_store::Store + Send>,
+    jobs: &mpsc::Receiver<Job>,
+    touched: &mpsc::Sender<Vec<AccountId>>,
+    counters: &Counters,
+    free_mail: &FreeMailDomains,
+) {
+    // Blocks for the first job; then takes whatever queued while the last commit ran.
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        let mut events = batch[0].events.len();
+        while events < MAX_BATCH_EVENTS {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    events += job.events.len();
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let all: Vec<TrackedEvent> = batch
+            .iter_mut()
+            .flat_map(|job| std::mem::take(&mut job.events))
+            .collect();
+        let started = Instant::now();
+        let result =
+            abm_engine::tracking::record(store.as_mut(), &all, free_mail, jiff::Timestamp::now());
+        let reply = match result {
+            Ok(recorded) => {
+                count(counters, &recorded);
+                if !recorded.touched.is_empty() {
+                    let _ = touched.send(recorded.touched);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, events = all.len(), "tracked events not stored");
+                Err(CollectError::Store(error.to_string()))
+            }
+        };
+        tracing::debug!(events = all.len(), requests = batch.len(), elapsed = ?started.elapsed(), "collect commit");
+        for job in batch {
+            let _ = job.done.send(reply.clone());
+        }
+    }
+}
+
+fn count(counters: &Counters, recorded: &Recorded) {
+    Counters::add(&counters.stored, recorded.inserted);
+    Counters::add(&counters.unchanged, recorded.unchanged);
+    Counters::add(&counters.identified, recorded.identified);
+    Counters::add(&counters.linked, recorded.linked);
+    Counters::add(&counters.commits, 1);
+}
+
+fn rescore_loop(
+    mut store: Box<dyn abm_store::Store + Send>,
+    touched: &mpsc::Receiver<Vec<AccountId>>,
+    counters: &Counters,
+    scoring: &ScoringConfig,
+    triggers: &TriggerConfig,
+) {
+    while let Ok(first) = touched.recv() {
+        let mut accounts: BTreeSet<AccountId> = first.into_iter().collect();
+        let deadline = Instant::now() + RESCORE_EVERY;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match touched.recv_timeout(left) {
+                Ok(more) => accounts.extend(more),
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let accounts: Vec<AccountId> = accounts.into_iter().collect();
+        let now = jiff::Timestamp::now().as_microsecond();
+        match abm_engine::scoring::rescore(store.as_mut(), scoring, triggers, now, Some(&accounts))
+        {
+            Ok(_) => Counters::add(&counters.rescored, accounts.len() as u64),
+            Err(error) => tracing::error!(%error, "rescoring after tracked events failed"),
+        }
+    }
+}
