@@ -19,7 +19,7 @@ function request()
   counter = counter + 1
   local visitor = string.format("bench-visitor-%08d", math.random(1, 500000))
   local body = string.format(
-    '{"events":[{"id":"b%d-%d","visitor":"%s","type":"page_view","url":"https://www.example.com/solutions/intent-data","title":"Intent data"}]}',
+    '{"events":[{"id":"bench-%d-%09d","visitor":"%s","type":"page_view","url":"https://www.example.com/solutions/intent-data","title":"Intent data"}]}',
     tid, counter, visitor)
   return wrk.format("POST", "/t/collect", {
     ["Content-Type"] = "text/plain",

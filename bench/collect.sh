@@ -3,12 +3,15 @@
 # synchronous=FULL, batched), wrk posting one page view per request as the snippet does, then
 # a count of the stored events against the 204 answers (nothing lost, nothing twice).
 #
-#   bench/collect.sh [SECONDS] [CONNECTIONS] [DATABASE_URL]   defaults: 20 64 a fresh SQLite file
+#   bench/collect.sh [SECONDS] [CONNECTIONS] [DATABASE_URL]   defaults: 20 256 a fresh SQLite file
+#
+# Each request waits for the commit that stores it, so one commit holds at most CONNECTIONS
+# events: like a website's many visitors, the benchmark needs many connections.
 #
 # Needs wrk (apt-get install wrk). Target on a 2-core machine: >= 20,000 events/s, p99 < 25 ms.
 set -euo pipefail
 seconds=${1:-20}
-connections=${2:-64}
+connections=${2:-256}
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
@@ -28,8 +31,11 @@ wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$root/bench/collect.lua" 
 sleep 1
 after=$("$abm" --database-url "$url" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["activities"])')
 answered=$(sed -n 's/^answered 204: \([0-9]*\),.*/\1/p' "$dir/wrk.txt")
-echo "stored: $((after - before)) events; answered 204: $answered"
-if [ "$((after - before))" != "$answered" ]; then
-  echo "MISMATCH: every 204 must be one stored event" >&2
+stored=$((after - before))
+echo "stored: $stored events; answered 204: $answered"
+# Every 204 is a stored event. Requests still in flight when wrk stops (at most one per
+# connection) are committed after wrk has hung up: stored, never answered.
+if [ "$stored" -lt "$answered" ] || [ "$stored" -gt "$((answered + connections))" ]; then
+  echo "MISMATCH: every 204 must be one stored event (and at most $connections in flight at the end)" >&2
   exit 1
 fi

@@ -73,6 +73,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// [`serve`] with owned arguments, for `tokio::spawn`.
+pub async fn serve_owned(bind: String, state: AppState) -> std::io::Result<()> {
+    serve(&bind, state).await
+}
+
 /// Serves until Ctrl-C.
 pub async fn serve(bind: &str, state: AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await?;

@@ -46,8 +46,12 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     eprintln!("abm serving on http://{} (Ctrl-C stops)", args.bind);
+    // Spawned, not run by block_on: the accept loop then runs on the worker threads instead
+    // of holding the main thread as one more busy thread on a small machine.
+    let bind = args.bind.clone();
     runtime
-        .block_on(abm_web::serve(&args.bind, state))
+        .block_on(async move { tokio::spawn(abm_web::serve_owned(bind, state)).await })
+        .context("the server stopped unexpectedly")?
         .with_context(|| format!("cannot serve on {}", args.bind))?;
     Ok(ExitCode::SUCCESS)
 }
