@@ -7,43 +7,10 @@
 
 mod common;
 
-use common::{KillOnDrop, days_ago, free_port};
+use common::{days_ago, ok, serve as start};
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
-
-fn ok(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
-    let output = common::run(directory, url, args, stdin);
-    assert!(
-        output.status.success(),
-        "abm {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn start(directory: &Path, url: &str) -> (KillOnDrop, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_abm"))
-        .current_dir(directory)
-        .env("ABM_DATABASE_URL", url)
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--insecure-cookies",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = KillOnDrop(child);
-    let base = format!("http://127.0.0.1:{port}");
-    common::wait_for(&format!("{base}/healthz"));
-    (server, base)
-}
 
 const CONFIG: &str = r#"
 [tracking]

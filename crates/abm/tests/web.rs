@@ -6,47 +6,7 @@
 
 mod common;
 
-use common::{KillOnDrop, days_ago, free_port};
-
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-fn ok(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
-    let output = common::run(directory, url, args, stdin);
-    assert!(
-        output.status.success(),
-        "abm {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn start(directory: &Path, url: &str) -> (KillOnDrop, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_abm"))
-        .current_dir(directory)
-        .env("ABM_DATABASE_URL", url)
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--insecure-cookies",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = KillOnDrop(child);
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::blocking::get(format!("{base}/healthz")).is_ok_and(|r| r.status().is_success())
-        {
-            return (server, base);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("abm serve did not start");
-}
+use common::{days_ago, ok, serve as start};
 
 fn web_story(url: &str) {
     let directory = tempfile::tempdir().unwrap();

@@ -69,3 +69,38 @@ pub fn days_ago(days: i64) -> String {
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
+
+/// Runs `abm` as [`run`] does and returns its standard output; a failure fails the test with
+/// abm's message.
+pub fn ok(directory: &Path, url: &str, args: &[&str], stdin: &str) -> String {
+    let output = run(directory, url, args, stdin);
+    assert!(
+        output.status.success(),
+        "abm {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Starts `abm serve` (plain-HTTP cookies) in `directory` on a free port; returns the process,
+/// stopped with the test, and the base URL once it answers.
+pub fn serve(directory: &Path, url: &str) -> (KillOnDrop, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_abm"))
+        .current_dir(directory)
+        .env("ABM_DATABASE_URL", url)
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--insecure-cookies",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = KillOnDrop(child);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for(&format!("{base}/healthz"));
+    (server, base)
+}
