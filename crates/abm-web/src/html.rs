@@ -271,14 +271,16 @@ async fn account_page(
     saved: Option<&str>,
     draft: Option<PlanDraft>,
 ) -> Response {
-    let view =
-        match crate::api::get_account(State(state.clone()), caller.clone(), Path(domain.clone()))
-            .await
-        {
-            Ok(axum::Json(view)) => view,
-            Err(problem) => return problem.into_response(),
-        };
-    let trend = match crate::account_api::trend_points(state, domain.clone(), 12).await {
+    // The view and the trend each load the scoring data: side by side on the blocking pool.
+    let (view, trend) = tokio::join!(
+        crate::api::get_account(State(state.clone()), caller.clone(), Path(domain.clone())),
+        crate::account_api::trend_points(state, domain.clone(), 12)
+    );
+    let view = match view {
+        Ok(axum::Json(view)) => view,
+        Err(problem) => return problem.into_response(),
+    };
+    let trend = match trend {
         Ok(points) => points,
         Err(problem) => return problem.into_response(),
     };
