@@ -34,19 +34,6 @@ pub fn visitor(sql: &mut dyn Sql, id: &str) -> Result<Option<VisitorRecord>> {
     .transpose()
 }
 
-/// The visitors tied to an account, most recent first.
-pub fn visitors_of(sql: &mut dyn Sql, account_id: i64, limit: u32) -> Result<Vec<VisitorRecord>> {
-    sql.query(
-        &format!(
-            "SELECT {COLUMNS} FROM visitors WHERE account_id = $1 ORDER BY last_seen DESC, id LIMIT $2"
-        ),
-        &[account_id.into(), i64::from(limit).into()],
-    )?
-    .iter()
-    .map(visitor_row)
-    .collect()
-}
-
 fn visitor_row(row: &Row) -> Result<VisitorRecord> {
     Ok(VisitorRecord {
         id: row.text(0)?,
@@ -113,15 +100,6 @@ pub fn link_visitor_activities(
         ),
         _ => Ok(0),
     }
-}
-
-/// The events stored for a visitor (all of them, matched or not).
-pub fn visitor_event_count(sql: &mut dyn Sql, visitor: &str) -> Result<u64> {
-    let row = sql.query_opt(
-        "SELECT events FROM visitors WHERE id = $1",
-        &[visitor.into()],
-    )?;
-    Ok(row.map_or(Ok(0), |row| row.int(0))?.max(0) as u64)
 }
 
 /// A named secret, created with `make` (and stored) the first time it is asked for; every

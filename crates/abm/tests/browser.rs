@@ -221,24 +221,7 @@ fn sign_in_browse_and_approve_in_chromium() {
         "",
     );
 
-    let port = free_port();
-    let _server = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_abm"))
-            .current_dir(dir)
-            .env("ABM_DATABASE_URL", url)
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--insecure-cookies",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let site = format!("http://127.0.0.1:{port}");
-    wait_for(&format!("{site}/healthz"));
+    let (_server, site) = common::serve(dir, url);
     let driver_port = free_port();
     let _driver = KillOnDrop(
         Command::new(&chromedriver)
