@@ -15,6 +15,7 @@
 //! accounts or contacts arrive.
 
 mod codec;
+pub mod listing;
 mod postgres;
 mod scores;
 mod sorter;

@@ -633,3 +633,226 @@ fn a_replayed_history_replaces_scores_and_changes() {
         (history, stored.stage)
     });
 }
+
+/// The ranked list filters, sorts and pages in the database, alike on both backends.
+#[test]
+fn the_ranked_list_filters_sorts_and_pages() {
+    use abm_core::score::{ScoreValues, Stage};
+    use abm_store::SavedScore;
+    use abm_store::listing::{ListCursor, ListFilter, ListSort, TierFilter, list_accounts};
+    on_both_backends(|open| {
+        let mut store = open();
+        let specs = [
+            ("alpha.com", Some("Ana Ruiz"), 90.0, Stage::Qualified),
+            ("beta.com", Some("bo@ourco.com"), 80.0, Stage::Engaged),
+            ("gamma.com", None, 80.0, Stage::Opportunity),
+            ("delta_x.com", Some("ana ruiz "), 10.0, Stage::Target),
+            ("epsilon.com", None, 50.0, Stage::Aware),
+        ];
+        let mut ids = Vec::new();
+        {
+            let mut transaction = store.begin_import(&record("accounts")).unwrap();
+            for (name, owner, _, _) in &specs {
+                let mut account = account(&name.replace('_', "-"), None);
+                account.owner = owner.map(str::to_owned);
+                ids.push(transaction.insert_account(&account).unwrap());
+            }
+            commit(transaction);
+        }
+        let saved: Vec<SavedScore> = specs
+            .iter()
+            .zip(&ids)
+            .map(|((_, _, priority, stage), id)| SavedScore {
+                account: *id,
+                values: ScoreValues {
+                    fit: 100.0 - priority,
+                    intent: 0.0,
+                    engagement: 0.0,
+                    priority: *priority,
+                },
+                stage: *stage,
+                stage_reason: String::new(),
+            })
+            .collect();
+        store.save_scores(1_000, &saved).unwrap();
+        let sql = store.sql();
+        let tal = |id: AccountId, tier: &str, sales: Option<&str>| abm_store::team::TalRow {
+            account_id: id.0,
+            domain: String::new(),
+            name: None,
+            owner: None,
+            status: "approved".into(),
+            tier: Some(tier.into()),
+            tier_override: None,
+            tier_reason: None,
+            strategic: false,
+            sales_owner: sales.map(str::to_owned),
+            marketing_owner: None,
+            source: "test".into(),
+            reason: "test".into(),
+            proposed_by: "t".into(),
+            proposed_at: 1,
+            updated_by: "t".into(),
+            updated_at: 1,
+            cluster: None,
+        };
+        abm_store::team::write_tal(sql, &tal(ids[1], "1:1", None)).unwrap();
+        abm_store::team::write_tal(sql, &tal(ids[4], "1:few", Some("Bo@OurCo.com"))).unwrap();
+        let cluster =
+            abm_store::team::create_cluster(sql, "Fintech", "[]", "manual", "t", 1).unwrap();
+        abm_store::team::set_cluster_member(sql, cluster, ids[4].0, "t", 1).unwrap();
+        let domains = |sql: &mut dyn abm_store::sql::Sql,
+                       filter: ListFilter,
+                       sort: ListSort,
+                       cursor: Option<ListCursor>,
+                       limit: Option<u64>| {
+            list_accounts(sql, &filter, sort, cursor.as_ref(), limit)
+                .unwrap()
+                .into_iter()
+                .map(|row| row.domain)
+                .collect::<Vec<_>>()
+        };
+        let all = domains(sql, ListFilter::default(), ListSort::Priority, None, None);
+        assert_eq!(
+            all,
+            [
+                "alpha.com",
+                "beta.com",
+                "gamma.com",
+                "epsilon.com",
+                "delta-x.com"
+            ],
+            "priority, highest first, ties by domain"
+        );
+        let first_page = domains(
+            sql,
+            ListFilter::default(),
+            ListSort::Priority,
+            None,
+            Some(2),
+        );
+        let second_page = domains(
+            sql,
+            ListFilter::default(),
+            ListSort::Priority,
+            Some(ListCursor {
+                value: 80.0,
+                domain: "beta.com".into(),
+            }),
+            Some(2),
+        );
+        assert_eq!(first_page, ["alpha.com", "beta.com"]);
+        assert_eq!(
+            second_page,
+            ["gamma.com", "epsilon.com"],
+            "the cursor resumes after a tie"
+        );
+        let by_domain = domains(sql, ListFilter::default(), ListSort::Domain, None, None);
+        assert_eq!(by_domain[0], "alpha.com");
+        let filtered = |sql: &mut dyn abm_store::sql::Sql, filter: ListFilter| {
+            domains(sql, filter, ListSort::Priority, None, None)
+        };
+        let mine = filtered(
+            sql,
+            ListFilter {
+                owner: vec!["ANA RUIZ".into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            mine,
+            ["alpha.com", "delta-x.com"],
+            "the CRM owner without case or spaces"
+        );
+        let bos = filtered(
+            sql,
+            ListFilter {
+                owner: vec!["bo@ourco.com".into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            bos,
+            ["beta.com", "epsilon.com"],
+            "the CRM owner or the TAL's sales owner"
+        );
+        let qualified = filtered(
+            sql,
+            ListFilter {
+                qualified: Some(true),
+                ..Default::default()
+            },
+        );
+        assert_eq!(qualified, ["alpha.com", "gamma.com"]);
+        let tier = filtered(
+            sql,
+            ListFilter {
+                tier: Some(TierFilter::In("1:1".into())),
+                ..Default::default()
+            },
+        );
+        assert_eq!(tier, ["beta.com"]);
+        let untiered = filtered(
+            sql,
+            ListFilter {
+                tier: Some(TierFilter::None),
+                ..Default::default()
+            },
+        );
+        assert_eq!(untiered, ["alpha.com", "gamma.com", "delta-x.com"]);
+        let fintech = filtered(
+            sql,
+            ListFilter {
+                cluster: Some("Fintech".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(fintech, ["epsilon.com"]);
+        let stage = filtered(
+            sql,
+            ListFilter {
+                stage: Some("engaged".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(stage, ["beta.com"]);
+        let search = filtered(
+            sql,
+            ListFilter {
+                search: Some("A.COM".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            search,
+            ["alpha.com", "beta.com", "gamma.com"],
+            "part of the domain, without case"
+        );
+        let literal = filtered(
+            sql,
+            ListFilter {
+                search: Some("%".into()),
+                ..Default::default()
+            },
+        );
+        assert!(
+            literal.is_empty(),
+            "a LIKE wildcard in the search is taken literally"
+        );
+        let rows = list_accounts(
+            sql,
+            &ListFilter::default(),
+            ListSort::Priority,
+            None,
+            Some(5),
+        )
+        .unwrap();
+        let epsilon = rows.iter().find(|row| row.domain == "epsilon.com").unwrap();
+        assert_eq!(
+            (epsilon.tier.as_deref(), epsilon.cluster.as_deref()),
+            (Some("1:few"), Some("Fintech"))
+        );
+        let owners = abm_store::listing::owners(sql, 10).unwrap();
+        (all, mine, bos, qualified, untiered, owners)
+    });
+}

@@ -9,6 +9,7 @@ use abm_core::Domain;
 use abm_core::persona::TitleDictionary;
 use abm_core::tal::{TalAction, Tier, UserRole};
 use abm_engine::team::tal::{self as tal_actions, Decision, Proposal};
+use abm_store::listing::{ListCursor, ListFilter, ListSort, TierFilter};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use utoipa_axum::router::OpenApiRouter;
@@ -45,12 +46,33 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct AccountRow {
     pub domain: String,
     pub name: Option<String>,
+    /// The account's owner in the CRM.
+    pub owner: Option<String>,
     pub priority: f64,
     pub fit: f64,
     pub intent: f64,
     pub engagement: f64,
     pub stage: String,
+    /// The approved TAL tier.
     pub tier: Option<String>,
+    pub cluster: Option<String>,
+}
+
+impl From<abm_store::listing::ListedAccount> for AccountRow {
+    fn from(row: abm_store::listing::ListedAccount) -> Self {
+        Self {
+            domain: row.domain,
+            name: row.name,
+            owner: row.owner,
+            priority: round(row.priority),
+            fit: round(row.fit),
+            intent: round(row.intent),
+            engagement: round(row.engagement),
+            stage: row.stage,
+            tier: row.tier,
+            cluster: row.cluster,
+        }
+    }
 }
 
 /// A page of the ranked list.
@@ -62,13 +84,19 @@ pub struct AccountPage {
 }
 
 /// Filters, sort and pagination of the ranked list.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccountQuery {
     /// 1:1, 1:few, 1:many, or `none` (not on the TAL)
     pub tier: Option<String>,
     /// A journey stage: target, aware, engaged, qualified, opportunity, customer, lost, re_engaged
     pub stage: Option<String>,
+    /// An owner's email or name (the CRM owner or the TAL's sales or marketing owner), or `me`
+    pub owner: Option<String>,
+    /// A cluster's name
+    pub cluster: Option<String>,
+    /// `true`: qualified accounts (at the qualified stage or in an open opportunity); `false`: the others
+    pub qualified: Option<String>,
     /// Part of the domain or the name
     pub q: Option<String>,
     /// priority (default), fit, intent, engagement or domain
@@ -77,6 +105,92 @@ pub struct AccountQuery {
     pub limit: Option<usize>,
     /// From the previous page's `next_cursor`
     pub cursor: Option<String>,
+}
+
+/// A request's filters, checked: a bad field is a 400 naming it. An empty field (as an
+/// HTML form sends it) is no filter.
+pub(crate) fn list_filter(
+    query: &AccountQuery,
+    caller: &Caller,
+) -> Result<(ListFilter, ListSort), Problem> {
+    let given = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    let too_long = |field: &str, value: &Option<String>| -> Result<(), Problem> {
+        match value {
+            Some(value) if value.chars().count() > 200 => {
+                Err(Problem::bad_request(field, "at most 200 characters"))
+            }
+            _ => Ok(()),
+        }
+    };
+    let tier = match given(&query.tier).as_deref() {
+        None => None,
+        Some("none") => Some(TierFilter::None),
+        Some(text) => Some(TierFilter::In(
+            Tier::parse(text)
+                .map_err(|e| Problem::bad_request("tier", e.to_string()))?
+                .as_str()
+                .to_owned(),
+        )),
+    };
+    let stage = match given(&query.stage) {
+        None => None,
+        Some(text) => Some(
+            abm_core::score::Stage::parse(&text)
+                .ok_or_else(|| {
+                    Problem::bad_request("stage", format!("{text:?} is not a journey stage"))
+                })?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    let qualified = match given(&query.qualified).as_deref() {
+        None => None,
+        Some("true" | "yes" | "1") => Some(true),
+        Some("false" | "no" | "0") => Some(false),
+        Some(text) => {
+            return Err(Problem::bad_request(
+                "qualified",
+                format!("{text:?}: use true or false"),
+            ));
+        }
+    };
+    let owner = given(&query.owner);
+    let cluster = given(&query.cluster);
+    let search = given(&query.q).map(|q| q.to_lowercase());
+    too_long("owner", &owner)?;
+    too_long("cluster", &cluster)?;
+    too_long("q", &search)?;
+    let owner = match owner.as_deref() {
+        None => Vec::new(),
+        Some("me") => std::iter::once(caller.user.email.clone())
+            .chain(caller.user.name.clone())
+            .collect(),
+        Some(owner) => vec![owner.to_owned()],
+    };
+    let sort_text = given(&query.sort).unwrap_or_else(|| "priority".to_owned());
+    let sort = ListSort::parse(&sort_text).ok_or_else(|| {
+        Problem::bad_request(
+            "sort",
+            format!("{sort_text:?}: use priority, fit, intent, engagement or domain"),
+        )
+    })?;
+    Ok((
+        ListFilter {
+            tier,
+            stage,
+            qualified,
+            owner,
+            cluster,
+            search,
+        },
+        sort,
+    ))
 }
 
 fn round(value: f64) -> f64 {
@@ -108,100 +222,40 @@ pub async fn list_accounts(
             format!("{limit} is not between 1 and 500"),
         ));
     }
-    let tier = match query.tier.as_deref() {
-        None | Some("none") => None,
-        Some(text) => {
-            Some(Tier::parse(text).map_err(|e| Problem::bad_request("tier", e.to_string()))?)
-        }
-    };
-    let stage = match query.stage.as_deref() {
+    let (filter, sort) = list_filter(&query, &caller)?;
+    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
-        Some(text) => Some(abm_core::score::Stage::parse(text).ok_or_else(|| {
-            Problem::bad_request("stage", format!("{text:?} is not a journey stage"))
-        })?),
-    };
-    let sort = query.sort.clone().unwrap_or_else(|| "priority".to_owned());
-    if !["priority", "fit", "intent", "engagement", "domain"].contains(&sort.as_str()) {
-        return Err(Problem::bad_request(
-            "sort",
-            format!("{sort:?}: use priority, fit, intent, engagement or domain"),
-        ));
-    }
-    let needle = query
-        .q
-        .as_deref()
-        .map(str::to_lowercase)
-        .filter(|q| !q.is_empty());
-    if needle.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(Problem::bad_request("q", "at most 200 characters"));
-    }
-    let only_untiered = query.tier.as_deref() == Some("none");
-    let mut rows = state
-        .with_store(move |store| -> Result<Vec<AccountRow>, Problem> {
-            let tiers: std::collections::HashMap<i64, String> =
-                abm_store::team::approved_tiers(store.sql())?
-                    .into_iter()
-                    .collect();
-            Ok(store
-                .stored_scores()?
-                .into_iter()
-                .map(|stored| AccountRow {
-                    tier: tiers.get(&stored.account.0).cloned(),
-                    domain: stored.domain,
-                    name: stored.name,
-                    priority: round(stored.values.priority),
-                    fit: round(stored.values.fit),
-                    intent: round(stored.values.intent),
-                    engagement: round(stored.values.engagement),
-                    stage: stored.stage.as_str().to_owned(),
+        Some(cursor) => Some(
+            cursor
+                .split_once('~')
+                .and_then(|(value, domain)| {
+                    Some(ListCursor {
+                        value: value.parse::<f64>().ok().filter(|v| v.is_finite())?,
+                        domain: domain.to_owned(),
+                    })
                 })
-                .collect())
+                .ok_or_else(|| Problem::bad_request("cursor", "not a cursor this API gave"))?,
+        ),
+    };
+    // One row more than the page tells whether another page follows.
+    let mut rows = state
+        .with_store(move |store| {
+            abm_store::listing::list_accounts(
+                store.sql(),
+                &filter,
+                sort,
+                cursor.as_ref(),
+                Some(limit as u64 + 1),
+            )
         })
         .await??;
-    rows.retain(|row| {
-        tier.is_none_or(|tier| row.tier.as_deref() == Some(tier.as_str()))
-            && (!only_untiered || row.tier.is_none())
-            && stage.is_none_or(|stage| row.stage == stage.as_str())
-            && needle.as_ref().is_none_or(|q| {
-                row.domain.contains(q.as_str())
-                    || row
-                        .name
-                        .as_ref()
-                        .is_some_and(|name| name.to_lowercase().contains(q.as_str()))
-            })
-    });
-    let key = |row: &AccountRow| -> f64 {
-        match sort.as_str() {
-            "fit" => row.fit,
-            "intent" => row.intent,
-            "engagement" => row.engagement,
-            "domain" => 0.0,
-            _ => row.priority,
-        }
-    };
-    // Descending by the value, then by domain: a total order, so a cursor (the last row's
-    // value and domain) resumes exactly where the page ended.
-    rows.sort_by(|a, b| {
-        key(b)
-            .total_cmp(&key(a))
-            .then_with(|| a.domain.cmp(&b.domain))
-    });
-    if let Some(cursor) = &query.cursor {
-        let Some((value, domain)) = cursor
-            .split_once('~')
-            .and_then(|(value, domain)| Some((value.parse::<f64>().ok()?, domain.to_owned())))
-        else {
-            return Err(Problem::bad_request("cursor", "not a cursor this API gave"));
-        };
-        rows.retain(|row| key(row) < value || (key(row) == value && row.domain > domain));
-    }
     let next_cursor = (rows.len() > limit).then(|| {
         let last = &rows[limit - 1];
-        format!("{}~{}", key(last), last.domain)
+        format!("{}~{}", last.sort_value(sort), last.domain)
     });
     rows.truncate(limit);
     Ok(Json(AccountPage {
-        accounts: rows,
+        accounts: rows.into_iter().map(AccountRow::from).collect(),
         next_cursor,
     }))
 }

@@ -170,6 +170,53 @@ fn web_story(url: &str) {
     assert_eq!(problem["field"], "limit");
     let only: serde_json::Value = get("/api/v1/accounts?q=glob", &ana).json().unwrap();
     assert_eq!(only["accounts"][0]["domain"], "globex.com");
+    let domains = |path: &str, token: &str| -> Vec<String> {
+        let page: serde_json::Value = get(path, token).json().unwrap();
+        let mut domains: Vec<String> = page["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["domain"].as_str().unwrap().to_owned())
+            .collect();
+        domains.sort();
+        domains
+    };
+    assert_eq!(
+        domains("/api/v1/accounts?owner=BO@ourco.com", &ana),
+        ["globex.com", "initech.com"],
+        "the owner filter, without case"
+    );
+    assert_eq!(domains("/api/v1/accounts?owner=me", &ana), ["acme.com"]);
+    assert_eq!(
+        domains("/api/v1/accounts?qualified=true", &ana),
+        Vec::<String>::new()
+    );
+    assert_eq!(domains("/api/v1/accounts?qualified=false", &ana).len(), 3);
+    assert_eq!(
+        domains("/api/v1/accounts?cluster=&tier=&stage=", &ana).len(),
+        3,
+        "an empty field, as a form sends it, is no filter"
+    );
+    let problem: serde_json::Value = get("/api/v1/accounts?qualified=maybe", &ana)
+        .json()
+        .unwrap();
+    assert_eq!(problem["field"], "qualified");
+    let by_domain: serde_json::Value = get("/api/v1/accounts?sort=domain", &ana).json().unwrap();
+    assert_eq!(by_domain["accounts"][0]["domain"], "acme.com");
+    assert_eq!(by_domain["accounts"][0]["owner"], "ana@ourco.com");
+    // The same list as CSV, for a token (scripts) as for a session.
+    let export = get("/accounts.csv?owner=bo%40ourco.com&sort=domain", &ana);
+    assert_eq!(export.status(), 200);
+    assert_eq!(export.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = export.text().unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("domain,name,priority,fit,intent,engagement,stage,tier,cluster,owner")
+    );
+    let exported: Vec<&str> = lines.map(|line| line.split(',').next().unwrap()).collect();
+    assert_eq!(exported, ["globex.com", "initech.com"]);
+    assert_eq!(get("/accounts.csv?tier=2:2", &ana).status(), 400);
 
     // One account, its contributions adding up.
     let account: serde_json::Value = get("/api/v1/accounts/acme.com", &ana).json().unwrap();
