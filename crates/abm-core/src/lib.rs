@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod entity;
 pub mod identity;
+pub mod next_action;
 pub mod persona;
 pub mod personalize;
 pub mod plan;

@@ -7,6 +7,7 @@ pub mod clusters;
 pub mod plans;
 pub mod tal;
 pub mod triggers;
+pub mod users;
 pub mod view;
 
 use abm_store::Sql;

@@ -794,6 +794,35 @@ pub fn add_token(sql: &mut dyn Sql, token_hash: &str, email: &str, at: i64) -> R
     Ok(())
 }
 
+/// Whose token this hash is.
+pub fn token_owner(sql: &mut dyn Sql, token_hash: &str) -> Result<Option<String>> {
+    sql.query_opt(
+        "SELECT email FROM api_tokens WHERE token_hash = $1",
+        &[token_hash.into()],
+    )?
+    .map(|row| row.text(0))
+    .transpose()
+}
+
+pub fn delete_token(sql: &mut dyn Sql, token_hash: &str) -> Result<()> {
+    sql.execute(
+        "DELETE FROM api_tokens WHERE token_hash = $1",
+        &[token_hash.into()],
+    )?;
+    Ok(())
+}
+
+/// Every API token: (hash, user, created at), newest first.
+pub fn tokens(sql: &mut dyn Sql) -> Result<Vec<(String, String, i64)>> {
+    sql.query(
+        "SELECT token_hash, email, created_at FROM api_tokens ORDER BY created_at DESC, token_hash",
+        &[],
+    )?
+    .iter()
+    .map(|row| Ok((row.text(0)?, row.text(1)?, row.int(2)?)))
+    .collect()
+}
+
 /// The user an API token's hash belongs to.
 pub fn user_by_token(sql: &mut dyn Sql, token_hash: &str) -> Result<Option<UserRecord>> {
     sql.query_opt(

@@ -23,6 +23,10 @@ pub struct WebSettings {
     /// The configuration as loaded, as TOML, and where it came from (the settings page).
     pub config_toml: String,
     pub config_source: String,
+    /// The file an administrator's saved configuration goes to (`None`: saving is off).
+    pub config_path: Option<std::path::PathBuf>,
+    /// Checks a configuration file's text the way `abm` loads it: the error names the line.
+    pub check_config: fn(&str) -> Result<(), String>,
     /// `[tracking]`: the snippet, the collect endpoint, bot and privacy filters.
     pub tracking: abm_core::tracking::TrackingConfig,
     /// `[personalization]`: the content variant per kind of account.

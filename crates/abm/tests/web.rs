@@ -233,6 +233,15 @@ fn web_story(url: &str) {
             "{name}"
         );
     }
+    let actions = account["next_best_actions"].as_array().unwrap();
+    assert!(
+        (1..=3).contains(&actions.len()),
+        "one to three next best actions: {actions:?}"
+    );
+    for action in actions {
+        assert!(!action["action"].as_str().unwrap().is_empty());
+        assert!(!action["because"].as_str().unwrap().is_empty());
+    }
     assert_eq!(get("/api/v1/accounts/nowhere-corp.com", &ana).status(), 404);
 
     // TAL actions: roles and ownership, as in the CLI; audited as the caller.
@@ -428,6 +437,143 @@ fn web_story(url: &str) {
     assert_eq!(out.headers()["location"], "/login");
     let after = client.get(format!("{base}/accounts")).send().unwrap();
     assert_eq!(after.headers()["location"], "/login");
+
+    // Settings, signed in as the administrator: users, tokens, the configuration.
+    assert_eq!(
+        login("admin@ourco.com", "correct horse battery").headers()["location"],
+        "/accounts"
+    );
+    let settings = client
+        .get(format!("{base}/settings"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(settings.contains("admin@ourco.com") && settings.contains("API tokens"));
+    let csrf = settings
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        client
+            .post(format!("{base}{path}"))
+            .form(fields)
+            .send()
+            .unwrap()
+    };
+    let added = form(
+        "/settings/users",
+        &[
+            ("csrf", &csrf),
+            ("email", "Cy@OurCo.com"),
+            ("name", "Cy Lee"),
+            ("role", "marketing"),
+            ("password", "cy's long password"),
+        ],
+    );
+    let location = added.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/settings?done=Added"), "{location}");
+    let short = form(
+        "/settings/users",
+        &[
+            ("csrf", &csrf),
+            ("email", "dee@ourco.com"),
+            ("role", "sales"),
+            ("password", "short"),
+        ],
+    );
+    assert!(
+        short.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/settings?error="),
+        "a short password is refused"
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(dir, url, &["user", "list", "--format", "json"], "")).unwrap();
+    let cy = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["email"] == "cy@ourco.com")
+        .unwrap();
+    assert_eq!(
+        (cy["role"].as_str(), cy["name"].as_str()),
+        (Some("marketing"), Some("Cy Lee"))
+    );
+    assert!(!listed.to_string().contains("dee@ourco.com"));
+    // A new token is shown once, in the page; it works until it is revoked.
+    let created = form(
+        "/settings/tokens",
+        &[("csrf", &csrf), ("email", "cy@ourco.com")],
+    )
+    .text()
+    .unwrap();
+    let token = created
+        .split(r#"<code id="new-token">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(token.len(), 64);
+    assert_eq!(get("/api/v1/accounts", &token).status(), 200);
+    let digest = created
+        .split(r#"name="digest" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let revoked = form(
+        "/settings/tokens/revoke",
+        &[("csrf", &csrf), ("digest", &digest)],
+    );
+    assert!(
+        revoked.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/settings?done=Revoked"),
+    );
+    assert_eq!(get("/api/v1/accounts", &token).status(), 401);
+    assert_eq!(
+        form(
+            "/settings/tokens",
+            &[("csrf", "forged"), ("email", "cy@ourco.com")]
+        )
+        .status(),
+        403,
+        "settings forms check the CSRF token"
+    );
+    // The configuration: a broken one is refused with its line, a valid one saved.
+    let broken = form(
+        "/settings/config",
+        &[("csrf", &csrf), ("toml", "[scoring\n"), ("action", "save")],
+    )
+    .text()
+    .unwrap();
+    assert!(
+        broken.contains("config-error") && broken.contains("line 1"),
+        "{broken}"
+    );
+    assert!(
+        !dir.join("abm.toml").exists()
+            || std::fs::read_to_string(dir.join("abm.toml")).unwrap() != "[scoring\n"
+    );
+    let text = "# saved from the settings page\n";
+    let saved = form(
+        "/settings/config",
+        &[("csrf", &csrf), ("toml", text), ("action", "save")],
+    )
+    .text()
+    .unwrap();
+    assert!(saved.contains("config-ok"), "{saved}");
+    assert_eq!(std::fs::read_to_string(dir.join("abm.toml")).unwrap(), text);
+    let audit = ok(dir, url, &["audit", "--format", "json"], "");
+    for action in ["user add", "token create", "token revoke", "config save"] {
+        assert!(audit.contains(action), "{action} in {audit}");
+    }
+    form("/logout", &[("csrf", &csrf)]);
 
     // Five failures lock the email for a while, even with the right password after.
     for _ in 0..5 {

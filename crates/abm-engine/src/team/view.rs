@@ -5,6 +5,7 @@
 
 use crate::scoring;
 use crate::team::buying_group::{self, AccountBuyingGroup};
+use abm_core::next_action::{self, NextAction};
 use abm_core::score::{Scores, ScoringConfig, Stage};
 use abm_core::trigger::TriggerConfig;
 use abm_core::why::{Why, WhyInputs, WhyUsConfig};
@@ -33,6 +34,8 @@ pub struct AccountView {
     pub flags: Vec<String>,
     pub plan: Option<PlanRow>,
     pub why: Why,
+    /// What to do next, most urgent first, each with its reason.
+    pub next_actions: Vec<NextAction>,
 }
 
 /// The settings the view reads.
@@ -126,7 +129,34 @@ pub fn account_view(
         },
         settings.why_us,
     );
+    let next_actions = next_action::suggest(&next_action::Inputs {
+        stage: Some(scored.assessment.stage),
+        stage_reason: &scored.assessment.stage_reason,
+        tier: tier.as_deref(),
+        tal_status: tal.as_ref().map(|entry| entry.status.as_str()),
+        has_plan: plan.is_some(),
+        fit: scores.fit.value,
+        intent: scores.intent.value,
+        engagement: scores.engagement.value,
+        people: group
+            .members
+            .iter()
+            .map(|member| next_action::Person {
+                label: member.name.as_deref().unwrap_or(&member.email),
+                role: member.role,
+                engaged: member.engaged,
+                opted_out: member.opted_out,
+            })
+            .collect(),
+        missing_roles: group.coverage.missing.clone(),
+        triggers: triggers
+            .iter()
+            .map(|t| (t.kind.as_str(), t.evidence.as_str()))
+            .collect(),
+        topics: topics.iter().map(String::as_str).collect(),
+    });
     Ok(Some(AccountView {
+        next_actions,
         id,
         as_of,
         scores: scores.rounded(),
@@ -240,6 +270,7 @@ impl AccountView {
             "flags": self.flags,
             "plan_version": self.plan.as_ref().map(|plan| plan.version),
             "why": self.why,
+            "next_best_actions": self.next_actions,
             "stage_history": history,
         })
     }

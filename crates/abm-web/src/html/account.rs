@@ -164,11 +164,28 @@ async fn account_page(
                 .collect()
         })
         .unwrap_or_default();
+    let next: String = view["next_best_actions"]
+        .as_array()
+        .map(|actions| {
+            actions
+                .iter()
+                .map(|action| {
+                    format!(
+                        "<li class=\"nba-{}\"><strong>{}</strong> — {}</li>",
+                        text(&action["kind"]),
+                        text(&action["action"]),
+                        text(&action["because"])
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     page(
         view["domain"].as_str().unwrap_or("account"),
         Some(&caller),
         &format!(
             r#"<h1>{} <small>{}</small></h1><p>stage <strong>{}</strong> ({}) · tier {}</p>
+<section id=next-best-action><h2>Next best action</h2><ol>{next}</ol></section>
 <section class=why><h2>Why this account</h2><ul>{}</ul><h2>Why now</h2><ul>{}</ul><h2>Why us</h2><ul>{}</ul></section>
 <section><h2>Scores</h2>{scores}</section>
 <section><h2>Trend</h2>{chart}</section>

@@ -33,6 +33,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/tal", get(tal::tal_page))
         .route("/my-day", get(my_day::my_day))
         .route("/settings", get(settings::settings))
+        .route("/settings/users", post(settings::user_form))
+        .route("/settings/tokens", post(settings::token_form))
+        .route("/settings/tokens/revoke", post(settings::revoke_form))
+        .route("/settings/config", post(settings::config_form))
         .route("/tal/{action}", post(tal::tal_form))
         .route("/healthz", get(|| async { "ok" }))
 }

@@ -443,6 +443,10 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
             println!("    {line}");
         }
     }
+    println!("next best action:");
+    for action in &view.next_actions {
+        println!("    {} — {}", action.action, action.because);
+    }
     if args.why {
         for (name, score) in [
             ("priority", &shown.priority),

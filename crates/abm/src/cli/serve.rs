@@ -34,6 +34,12 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         } else {
             format!("{} (absent: the defaults)", context.config_path.display())
         },
+        config_path: Some(context.config_path.clone()),
+        check_config: |text| {
+            super::config::Config::parse(text, std::path::Path::new("abm.toml"))
+                .map(|_| ())
+                .map_err(|error| format!("{error:#}"))
+        },
         tracking: config.tracking.clone(),
         personalization: config.personalization.clone(),
         reverse_ip: config.reverse_ip.clone(),

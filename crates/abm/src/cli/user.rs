@@ -6,7 +6,8 @@ use super::{Context, actor};
 use crate::output::{self, OutputFormat};
 use abm_core::Email;
 use abm_core::tal::UserRole;
-use abm_store::team::{self, UserRecord};
+use abm_engine::team::users;
+use abm_store::team;
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
@@ -42,32 +43,7 @@ pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
                 Err(error) => bail!("{email:?} is not an email address: {error}"),
             };
             let acting = actor::resolve(context, &config, store.as_mut())?;
-            if acting.role != UserRole::Admin {
-                bail!(
-                    "{} may not add users: only an administrator may",
-                    acting.email
-                );
-            }
-            let first = team::user_count(store.sql())? == 0;
-            if first && role != UserRole::Admin {
-                bail!(
-                    "the first user must be an administrator (--role admin), or nobody could manage users afterwards"
-                );
-            }
-            let name = name
-                .as_ref()
-                .map(|n| n.trim().to_owned())
-                .filter(|n| !n.is_empty());
-            if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-                bail!("--name is at most 200 characters");
-            }
             let now = jiff::Timestamp::now().as_microsecond();
-            let record = UserRecord {
-                email: email.as_str().to_owned(),
-                name,
-                role: role.as_str().to_owned(),
-                created_at: now,
-            };
             // A password for the web comes on standard input when it is not a terminal
             // (`printf '%s' "$PASSWORD" | abm user add …`); none means a CLI-only user.
             let password = read_password()?;
@@ -77,38 +53,17 @@ pub fn run(context: &Context, command: &UserCommand) -> Result<ExitCode> {
                 }
                 None => None,
             };
-            let added = abm_store::sql::transaction(store.sql(), |sql| -> Result<bool> {
-                let before = team::user_by_email(sql, &record.email)?;
-                // Nobody could manage users again once the last administrator is gone.
-                if before.as_ref().is_some_and(|user| user.role == "admin")
-                    && role != UserRole::Admin
-                    && team::users_with_role(sql, "admin")? <= 1
-                {
-                    bail!(
-                        "{} is the last administrator: make someone else an administrator first",
-                        record.email
-                    );
-                }
-                let added = team::upsert_user(sql, &record)?;
-                if let Some(hash) = &password_hash {
-                    team::set_password_hash(sql, &record.email, Some(hash))?;
-                }
-                abm_engine::team::log(
-                    sql,
-                    &acting,
-                    if added { "user add" } else { "user change" },
-                    &record.email,
-                    &format!(
-                        "role {}{}",
-                        record.role,
-                        before
-                            .map(|b| format!(" (was {})", b.role))
-                            .unwrap_or_default()
-                    ),
-                    now,
-                )?;
-                Ok(added)
-            })?;
+            let added = users::add_user(
+                store.sql(),
+                &acting,
+                &users::NewUser {
+                    email: email.clone(),
+                    role,
+                    name: name.clone(),
+                    password_hash,
+                },
+                now,
+            )?;
             println!(
                 "{} {} as {}{}.",
                 if added { "Added" } else { "Updated" },
@@ -241,30 +196,66 @@ fn read_password() -> Result<Option<String>> {
 pub enum TokenCommand {
     /// Print a new API token for a user (shown once; send it as Authorization: Bearer TOKEN)
     Create { email: String },
+    /// The API tokens: the start of each one's digest (its name), user, creation time
+    List,
+    /// Revoke a token by the start of its digest, as `abm token list` shows it
+    Revoke { digest: String },
 }
 
 pub fn run_token(context: &Context, command: &TokenCommand) -> Result<ExitCode> {
-    let TokenCommand::Create { email } = command;
     let config = Config::load(&context.config_path)?;
     let mut store = context.open_store()?;
     let acting = actor::resolve(context, &config, store.as_mut())?;
+    let email = match command {
+        TokenCommand::Create { email } => email,
+        TokenCommand::List => {
+            let rows: Vec<Vec<String>> = team::tokens(store.sql())?
+                .into_iter()
+                .map(|(digest, email, created)| {
+                    vec![
+                        users::short_digest(&digest).to_owned(),
+                        email,
+                        super::when::show(created),
+                    ]
+                })
+                .collect();
+            output::print_table(&["token", "user", "created"], &rows, &[]);
+            return Ok(ExitCode::SUCCESS);
+        }
+        TokenCommand::Revoke { digest } => {
+            let prefix = digest.trim().to_lowercase();
+            if prefix.len() < 8 {
+                bail!("{digest:?}: give at least the 8 first characters `abm token list` shows");
+            }
+            let matching: Vec<String> = team::tokens(store.sql())?
+                .into_iter()
+                .map(|(digest, _, _)| digest)
+                .filter(|digest| digest.starts_with(&prefix))
+                .collect();
+            let [found] = matching.as_slice() else {
+                bail!(
+                    "{} tokens start with {prefix:?}: give exactly one",
+                    matching.len()
+                );
+            };
+            let now = jiff::Timestamp::now().as_microsecond();
+            users::revoke_token(store.sql(), &acting, found, now)?;
+            println!("Revoked token {}.", users::short_digest(found));
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let Some(user) = team::user_by_email(store.sql(), email)? else {
         bail!("no user {email}: abm user add {email} --role …");
     };
-    if acting.role != UserRole::Admin && acting.email != user.email {
-        bail!(
-            "{} may not create tokens for {}: only the user or an administrator may",
-            acting.email,
-            user.email
-        );
-    }
     let token = abm_web::auth::new_secret();
     let now = jiff::Timestamp::now().as_microsecond();
-    abm_store::sql::transaction(store.sql(), |sql| -> Result<()> {
-        team::add_token(sql, &abm_web::auth::digest(&token), &user.email, now)?;
-        abm_engine::team::log(sql, &acting, "token create", &user.email, "API token", now)?;
-        Ok(())
-    })?;
+    users::create_token(
+        store.sql(),
+        &acting,
+        &user.email,
+        &abm_web::auth::digest(&token),
+        now,
+    )?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
