@@ -273,6 +273,21 @@ fn sign_in_browse_and_approve_in_chromium() {
     let accounts = browser.source();
     assert!(accounts.contains(&proposed) && accounts.contains("priority"));
     browser.screenshot("accounts");
+    // Filter the list by search: only the proposed account stays; the export link keeps it.
+    browser.type_into("#filters input[name=q]", &proposed);
+    browser.click("#filters button");
+    browser.wait_for_url(|url| url.contains("q="));
+    let filtered = browser.source();
+    assert!(filtered.contains(&proposed), "{filtered}");
+    assert!(
+        !filtered.contains(&format!(
+            "/accounts/{}\"",
+            list[0]["domain"].as_str().unwrap()
+        )),
+        "the search leaves other accounts out"
+    );
+    assert!(filtered.contains("/accounts.csv?q="), "{filtered}");
+    browser.go(&format!("{site}/accounts"));
 
     // An account page: why, scores with contributions, buying group.
     browser.click(&format!(
@@ -285,6 +300,7 @@ fn sign_in_browse_and_approve_in_chromium() {
         "Why now",
         "Why us",
         "Buying group",
+        "Next best action",
         "engagement",
     ] {
         assert!(account.contains(part), "{part}");
@@ -376,6 +392,9 @@ fn sign_in_browse_and_approve_in_chromium() {
         "the tracked visit to {page_url} is not on {hot}'s timeline"
     );
     browser.screenshot("account-timeline");
+    browser.go(&format!("{site}/settings"));
+    assert!(browser.source().contains("API tokens"));
+    browser.screenshot("settings");
     let _ = http.delete(format!("{driver}/session/{id}")).send();
 }
 
