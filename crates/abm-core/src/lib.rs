@@ -12,6 +12,7 @@ pub mod next_action;
 pub mod persona;
 pub mod personalize;
 pub mod plan;
+pub mod play;
 pub mod reverse_ip;
 pub mod score;
 pub mod tal;

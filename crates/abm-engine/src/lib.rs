@@ -8,6 +8,7 @@
 //! `abm_store::Store` interface, so both backends behave the same.
 
 pub mod backtest;
+pub mod plays;
 pub mod reverse_ip;
 pub mod scoring;
 pub mod team;

@@ -16,6 +16,7 @@
 
 mod codec;
 pub mod listing;
+pub mod plays;
 mod postgres;
 mod scores;
 mod sorter;
@@ -132,6 +133,14 @@ pub trait Store {
         &mut self,
         account: AccountId,
         limit: u32,
+    ) -> Result<Vec<TimelineActivity>>;
+    /// An account's activities with `from <= occurred_at < until`, oldest first (what the
+    /// guard reads: a rep's meetings, the touches already sent).
+    fn activities_between(
+        &mut self,
+        account: AccountId,
+        from: i64,
+        until: i64,
     ) -> Result<Vec<TimelineActivity>>;
     /// Makes every commit of this connection durable before it returns, power loss included
     /// (the collector answers only after its commit). PostgreSQL commits are already.

@@ -350,6 +350,37 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    fn activities_between(
+        &mut self,
+        account: AccountId,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<crate::TimelineActivity>> {
+        let rows = self.client.query(
+            "SELECT id, kind, (EXTRACT(EPOCH FROM occurred_at) * 1000000)::BIGINT, email, url, topic, campaign, channel, visitor
+             FROM activities
+             WHERE account_id = $1 AND occurred_at >= TIMESTAMPTZ 'epoch' + $2::BIGINT * INTERVAL '1 microsecond'
+               AND occurred_at < TIMESTAMPTZ 'epoch' + $3::BIGINT * INTERVAL '1 microsecond'
+             ORDER BY occurred_at, seq",
+            &[&account.0, &from, &until],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(crate::TimelineActivity {
+                    id: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    occurred_at: row.try_get(2)?,
+                    email: row.try_get(3)?,
+                    url: row.try_get(4)?,
+                    topic: row.try_get(5)?,
+                    campaign: row.try_get(6)?,
+                    channel: row.try_get(7)?,
+                    visitor: row.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
     fn activity_count_for(&mut self, account: AccountId) -> Result<u64> {
         let count: i64 = self
             .client

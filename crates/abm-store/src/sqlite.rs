@@ -487,6 +487,36 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
+    fn activities_between(
+        &mut self,
+        account: AccountId,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<crate::TimelineActivity>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT a.id, a.kind, a.occurred_at, a.email, a.url, a.topic, a.campaign, a.channel, a.visitor
+             FROM activity_timeline t JOIN activities a ON a.seq = t.seq
+             WHERE t.account_id = ?1 AND t.occurred_at >= ?2 AND t.occurred_at < ?3
+             ORDER BY t.occurred_at, t.seq",
+        )?;
+        let rows = statement
+            .query_map(params![account.0, from, until], |row| {
+                Ok(crate::TimelineActivity {
+                    id: row.get(0)?,
+                    kind: row.get(1)?,
+                    occurred_at: row.get(2)?,
+                    email: row.get(3)?,
+                    url: row.get(4)?,
+                    topic: row.get(5)?,
+                    campaign: row.get(6)?,
+                    channel: row.get(7)?,
+                    visitor: row.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn durable_commits(&mut self) -> Result<()> {
         // In WAL mode NORMAL survives a crash of the process but not of the machine.
         self.connection.pragma_update(None, "synchronous", "FULL")?;

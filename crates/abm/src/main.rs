@@ -70,6 +70,9 @@ enum Command {
     /// Trigger events: list them, or import events from a file (funding, merger, …)
     #[command(subcommand)]
     Triggers(cli::triggers::TriggersCommand),
+    /// Plays: list them, or simulate one (a dry run that sends nothing)
+    #[command(subcommand)]
+    Play(cli::play::PlayCommand),
     /// Advocacy flags of an account: reference, case_study, advisory_board
     Flag(cli::triggers::FlagArgs),
     /// Users and their roles (admin, marketing, sales, viewer)
@@ -148,6 +151,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(command) => cli::plan::run(&context, &command),
         Command::Triggers(command) => cli::triggers::run(&context, &command),
         Command::Flag(args) => cli::triggers::run_flag(&context, &args),
+        Command::Play(command) => cli::play::run(&context, &command),
         Command::User(command) => cli::user::run(&context, &command),
         Command::Audit(args) => cli::user::run_audit(&context, &args),
         Command::Token(command) => cli::user::run_token(&context, &command),

@@ -1,7 +1,7 @@
 //! One account: why, scores with contributions, trend, buying group, timeline, the plan.
 
 use crate::AppState;
-use crate::auth::{Caller, Via};
+use crate::auth::Caller;
 use crate::problem::Problem;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -271,10 +271,7 @@ async fn plan_section(
             );
         }
     };
-    let csrf = match &caller.via {
-        Via::Session { csrf } => csrf.clone(),
-        Via::Token => String::new(),
-    };
+    let csrf = super::csrf_of(caller).to_owned();
     let (text, message) = match draft {
         Some(draft) => (
             draft.text,

@@ -1,7 +1,6 @@
 //! The target account list: decisions on proposals, and the list.
 
 use crate::AppState;
-use crate::auth::Via;
 use crate::problem::Problem;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -29,10 +28,7 @@ pub(super) async fn tal_page(
         Ok(Err(error)) => return Problem::from(error).into_response(),
         Err(problem) => return problem.into_response(),
     };
-    let csrf = match &caller.via {
-        Via::Session { csrf } => escape(csrf),
-        Via::Token => String::new(),
-    };
+    let csrf = escape(super::csrf_of(&caller));
     let notice = match (&flash.done, &flash.error) {
         (_, Some(error)) => format!("<p role=alert class=error>{}</p>", escape(error)),
         (Some(done), None) => format!("<p role=status>{}</p>", escape(done)),

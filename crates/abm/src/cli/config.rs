@@ -13,6 +13,7 @@ use abm_core::tal::TalConfig;
 use abm_core::trigger::TriggerConfig;
 use abm_core::why::WhyUsConfig;
 use anyhow::{Result, bail};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The file `abm init` writes: every default, documented.
@@ -49,6 +50,21 @@ pub struct Config {
     pub personalization: abm_core::personalize::PersonalizationConfig,
     #[serde(default)]
     pub cli: CliConfig,
+    /// `[guard]`: consent, caps, conflicts and quiet hours for every touch.
+    #[serde(default)]
+    pub guard: abm_core::play::guard::GuardConfig,
+    /// `[channels]`: the sender, webhooks and export folder.
+    #[serde(default)]
+    pub channels: abm_core::play::channels::ChannelsConfig,
+    /// `[templates.NAME]`: email templates.
+    #[serde(default)]
+    pub templates: BTreeMap<String, abm_core::play::template::EmailTemplate>,
+    /// `[blocks.NAME]`: modular template blocks.
+    #[serde(default)]
+    pub blocks: BTreeMap<String, abm_core::play::template::Block>,
+    /// `[[plays]]`: last, as arrays of tables are written after every table.
+    #[serde(default)]
+    pub plays: Vec<abm_core::play::Play>,
 }
 
 /// `[cli]`: who the command line acts as when `--as` is not given.
@@ -120,6 +136,9 @@ impl Config {
         if let Err(error) = config.personalization.validate() {
             bail!("{}: [personalization] {error}", path.display());
         }
+        if let Err(error) = config.play_setup() {
+            bail!("{}: {error}", path.display());
+        }
         Ok(config)
     }
 
@@ -152,7 +171,23 @@ impl Config {
             reverse_ip: self.reverse_ip.clone(),
             personalization: self.personalization.clone(),
             cli: self.cli.clone(),
+            guard: self.guard.clone(),
+            channels: self.channels.clone(),
+            templates: self.templates.clone(),
+            blocks: self.blocks.clone(),
+            plays: self.plays.clone(),
         }
+    }
+
+    /// The plays with the guard, templates and channels they use, checked together.
+    pub fn play_setup(&self) -> std::result::Result<abm_core::play::Setup, String> {
+        abm_core::play::Setup::new(
+            &self.plays,
+            &self.guard,
+            &self.templates,
+            &self.blocks,
+            &self.channels,
+        )
     }
 
     /// The file's text: every setting, loadable with `--config`.
@@ -231,6 +266,20 @@ mod tests {
             abm_core::personalize::PersonalizationConfig::default()
         );
         assert!(config.identity.free_mail_domains.is_empty());
+        assert_eq!(config.guard, abm_core::play::guard::GuardConfig::default());
+        assert_eq!(
+            config.channels.email,
+            abm_core::play::channels::EmailChannel::default()
+        );
+        let names: Vec<_> = config.plays.iter().map(|play| play.name.as_str()).collect();
+        assert_eq!(names, ["intent-surge-nurture", "qualified-one-to-one"]);
+        let setup = config.play_setup().expect("the example plays are valid");
+        assert!(setup.templates.contains("surge-intro"));
+        // What the file says round-trips through `to_toml` (what `abm tune` writes).
+        let again = Config::parse(&config.to_toml().expect("toml"), Path::new("again.toml"))
+            .expect("written back");
+        assert_eq!(again.plays, config.plays);
+        assert_eq!(again.guard, config.guard);
     }
 
     #[test]

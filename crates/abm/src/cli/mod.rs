@@ -9,6 +9,7 @@ pub mod init;
 pub mod link;
 pub mod persona;
 pub mod plan;
+pub mod play;
 pub mod scores;
 pub mod serve;
 pub mod small_csv;

@@ -174,6 +174,14 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
             account.assessment.stage.as_str()
         );
     }
+    let tal = demo_tal(store.as_mut(), &ranked, &demo_context, as_of)?;
+    println!(
+        "\nThe target account list: {} accounts approved ({} 1:1, {} 1:few, {} 1:many); plays: `abm init`, then `abm play simulate intent-surge-nurture`.",
+        tal.iter().sum::<usize>(),
+        tal[0],
+        tal[1],
+        tal[2]
+    );
     let example = ranked.first().map(|a| a.domain.clone());
     let flag = if own_database {
         format!("--database-url sqlite://{DEMO_DATABASE} ")
@@ -189,6 +197,81 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
         "Next: `abm {flag}status`, or import your own files into ./abm.db with `abm import accounts FILE`."
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's TAL, so plays and the TAL pages have something to work on: the best accounts
+/// by priority that are not customers, proposed and approved by the demo's marketing lead;
+/// the first few 1:1, the next ones 1:few, the rest 1:many. Returns the count per tier.
+fn demo_tal(
+    store: &mut dyn abm_store::Store,
+    ranked: &[&abm_engine::ScoredAccount],
+    context: &Context,
+    at: i64,
+) -> Result<[usize; 3]> {
+    use abm_core::tal::{Actor, Tier, UserRole};
+    const TIERS: [(Tier, usize); 3] = [
+        (Tier::OneToOne, 8),
+        (Tier::OneToFew, 40),
+        (Tier::OneToMany, 250),
+    ];
+    let actor = Actor {
+        email: "demo@ourco.example".to_owned(),
+        name: Some("The demo".to_owned()),
+        role: UserRole::Admin,
+        fresh_install: true,
+    };
+    use abm_core::score::Stage;
+    // Qualified accounts first: they are the 1:1 play's trigger.
+    let mut ordered: Vec<&&abm_engine::ScoredAccount> = ranked
+        .iter()
+        .filter(|account| {
+            account.assessment.stage != Stage::Customer
+                && account.assessment.stage != Stage::Opportunity
+        })
+        .collect();
+    ordered.sort_by_key(|account| account.assessment.stage != Stage::Qualified);
+    let mut candidates = ordered.into_iter();
+    let mut proposals = Vec::new();
+    let mut counts = [0usize; 3];
+    for (index, (tier, count)) in TIERS.iter().enumerate() {
+        for account in candidates.by_ref().take(*count) {
+            counts[index] += 1;
+            proposals.push(abm_engine::team::tal::Proposal {
+                domain: account.domain.clone(),
+                reason: format!(
+                    "demo: priority {:.0} ({})",
+                    account.assessment.scores.priority.value,
+                    account.assessment.stage.as_str()
+                ),
+                tier: Some(*tier),
+                strategic: *tier == Tier::OneToOne,
+                source: "rule".to_owned(),
+                sales_owner: Some(
+                    account
+                        .owner
+                        .clone()
+                        .unwrap_or_else(|| "sales@ourco.example".to_owned()),
+                ),
+                marketing_owner: Some("marketing@ourco.example".to_owned()),
+                origin: None,
+            });
+        }
+    }
+    let config = crate::cli::config::Config::load(&context.config_path)?;
+    abm_engine::team::tal::propose(store.sql(), &actor, &proposals, at)?;
+    let domains: Vec<String> = proposals.iter().map(|p| p.domain.clone()).collect();
+    abm_engine::team::tal::approve(
+        store.sql(),
+        &actor,
+        &domains,
+        &abm_engine::team::tal::Decision {
+            reason: "demo: approved with the plan".to_owned(),
+            ..Default::default()
+        },
+        &config.tal,
+        at,
+    )?;
+    Ok(counts)
 }
 
 /// Removes an earlier demo database so each run starts from the same world.
