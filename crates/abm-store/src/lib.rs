@@ -15,6 +15,7 @@
 //! accounts or contacts arrive.
 
 mod codec;
+pub mod guard_data;
 pub mod listing;
 pub mod plays;
 mod postgres;

@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_scores.sql")),
     (3, include_str!("../migrations/postgres/0003_team.sql")),
     (4, include_str!("../migrations/postgres/0004_tracking.sql")),
+    (5, include_str!("../migrations/postgres/0005_plays.sql")),
 ];
 
 mod scores;

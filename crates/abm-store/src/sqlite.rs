@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_scores.sql")),
     (4, include_str!("../migrations/sqlite/0004_team.sql")),
     (5, include_str!("../migrations/sqlite/0005_tracking.sql")),
+    (6, include_str!("../migrations/sqlite/0006_plays.sql")),
 ];
 
 /// The trigger that keeps `activity_timeline` current for rows inserted one by one; the bulk

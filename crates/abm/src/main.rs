@@ -73,6 +73,16 @@ enum Command {
     /// Plays: list them, or simulate one (a dry run that sends nothing)
     #[command(subcommand)]
     Play(cli::play::PlayCommand),
+    /// Run the plays once: enrol, end what an exit stopped, send what is due through the guard
+    Run(cli::run::RunArgs),
+    /// Sales tasks from plays: list, done, skip, snooze
+    #[command(subcommand)]
+    Task(cli::run::TaskCommand),
+    /// The suppression list: emails and domains no touch may reach
+    #[command(subcommand)]
+    Suppress(cli::run::SuppressCommand),
+    /// Hold an account's touches until a date, or mark it do-not-contact
+    Hold(cli::run::HoldArgs),
     /// Advocacy flags of an account: reference, case_study, advisory_board
     Flag(cli::triggers::FlagArgs),
     /// Users and their roles (admin, marketing, sales, viewer)
@@ -152,6 +162,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Triggers(command) => cli::triggers::run(&context, &command),
         Command::Flag(args) => cli::triggers::run_flag(&context, &args),
         Command::Play(command) => cli::play::run(&context, &command),
+        Command::Run(args) => cli::run::run(&context, &args),
+        Command::Task(command) => cli::run::run_task(&context, &command),
+        Command::Suppress(command) => cli::run::run_suppress(&context, &command),
+        Command::Hold(args) => cli::run::run_hold(&context, &args),
         Command::User(command) => cli::user::run(&context, &command),
         Command::Audit(args) => cli::user::run_audit(&context, &args),
         Command::Token(command) => cli::user::run_token(&context, &command),

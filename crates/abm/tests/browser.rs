@@ -201,11 +201,34 @@ fn sign_in_browse_and_approve_in_chromium() {
     let list: Value = serde_json::from_str(&abm(
         dir,
         url,
-        &["accounts", "--top", "3", "--format", "json"],
+        &["accounts", "--top", "50", "--format", "json"],
         "",
     ))
     .unwrap();
-    let proposed = list[2]["domain"].as_str().unwrap().to_owned();
+    // The best account the demo's TAL left out.
+    let tal: Value =
+        serde_json::from_str(&abm(dir, url, &["tal", "list", "--format", "json"], "")).unwrap();
+    let on_tal: Vec<&str> = tal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["domain"].as_str().unwrap())
+        .collect();
+    let proposed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["domain"].as_str().unwrap())
+        .find(|domain| !on_tal.contains(domain))
+        .expect("an account off the TAL")
+        .to_owned();
+    let other = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["domain"].as_str().unwrap().to_owned())
+        .find(|domain| *domain != proposed)
+        .unwrap();
     abm(
         dir,
         url,
@@ -280,20 +303,14 @@ fn sign_in_browse_and_approve_in_chromium() {
     let filtered = browser.source();
     assert!(filtered.contains(&proposed), "{filtered}");
     assert!(
-        !filtered.contains(&format!(
-            "/accounts/{}\"",
-            list[0]["domain"].as_str().unwrap()
-        )),
+        !filtered.contains(&format!("/accounts/{other}\"")),
         "the search leaves other accounts out"
     );
     assert!(filtered.contains("/accounts.csv?q="), "{filtered}");
     browser.go(&format!("{site}/accounts"));
 
     // An account page: why, scores with contributions, buying group.
-    browser.click(&format!(
-        "a[href='/accounts/{}']",
-        list[0]["domain"].as_str().unwrap()
-    ));
+    browser.click(&format!("a[href='/accounts/{other}']"));
     let account = browser.source();
     for part in [
         "Why this account",

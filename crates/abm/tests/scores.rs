@@ -323,27 +323,29 @@ fn the_demo_is_scored_and_the_backtest_compares_with_the_naive_ranking() {
         url,
         &["accounts", "--stage", "customer", "--format", "csv"],
     );
-    let customer = csv
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .to_owned();
-    let account: serde_json::Value = serde_json::from_str(&ok(
-        directory.path(),
-        url,
-        &["account", &customer, "--format", "json"],
-    ))
-    .unwrap();
-    let history = account["stage_history"].as_array().unwrap().clone();
-    assert!(history.len() >= 2, "{account}");
-    assert_eq!(history.last().unwrap()["to"], "customer");
-    for pair in history.windows(2) {
-        assert_eq!(pair[0]["to"], pair[1]["from"], "{account}");
-        assert!(pair[0]["changed_at"].as_str() < pair[1]["changed_at"].as_str());
+    // Customers who won within the replayed year show the way there (one who won earlier
+    // shows only "customer"); every history reads in order and ends at customer.
+    let mut chosen = None;
+    for line in csv.lines().skip(1).take(30) {
+        let domain = line.split(',').next().unwrap().to_owned();
+        let account: serde_json::Value = serde_json::from_str(&ok(
+            directory.path(),
+            url,
+            &["account", &domain, "--format", "json"],
+        ))
+        .unwrap();
+        let history = account["stage_history"].as_array().unwrap().clone();
+        assert!(!history.is_empty(), "{account}");
+        assert_eq!(history.last().unwrap()["to"], "customer");
+        for pair in history.windows(2) {
+            assert_eq!(pair[0]["to"], pair[1]["from"], "{account}");
+            assert!(pair[0]["changed_at"].as_str() < pair[1]["changed_at"].as_str());
+        }
+        if history.len() >= 2 && chosen.is_none() {
+            chosen = Some((domain, history));
+        }
     }
+    let (customer, history) = chosen.expect("a customer won within the replayed year");
     // Replaying again rebuilds the history rather than adding to it.
     ok(directory.path(), url, &["score", "--replay", "8w"]);
     let again: serde_json::Value = serde_json::from_str(&ok(

@@ -10,6 +10,7 @@ pub mod link;
 pub mod persona;
 pub mod plan;
 pub mod play;
+pub mod run;
 pub mod scores;
 pub mod serve;
 pub mod small_csv;

@@ -201,7 +201,8 @@ pub fn run(context: &Context, args: &DemoArgs) -> Result<ExitCode> {
 
 /// The demo's TAL, so plays and the TAL pages have something to work on: the best accounts
 /// by priority that are not customers, proposed and approved by the demo's marketing lead;
-/// the first few 1:1, the next ones 1:few, the rest 1:many. Returns the count per tier.
+/// the first few 1:1, the next ones 1:few, the rest 1:many, a tenth of the world at most.
+/// Returns the count per tier.
 fn demo_tal(
     store: &mut dyn abm_store::Store,
     ranked: &[&abm_engine::ScoredAccount],
@@ -233,8 +234,12 @@ fn demo_tal(
     let mut candidates = ordered.into_iter();
     let mut proposals = Vec::new();
     let mut counts = [0usize; 3];
+    // A tenth of the world at most, so accounts remain to propose by hand.
+    let mut room = ranked.len() / 10;
     for (index, (tier, count)) in TIERS.iter().enumerate() {
-        for account in candidates.by_ref().take(*count) {
+        let take = (*count).min(room);
+        room -= take;
+        for account in candidates.by_ref().take(take) {
             counts[index] += 1;
             proposals.push(abm_engine::team::tal::Proposal {
                 domain: account.domain.clone(),

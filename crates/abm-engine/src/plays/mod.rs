@@ -7,6 +7,12 @@
 //! hold ends, as the scheduler will. What it cannot know it assumes and says so: nobody
 //! engages, replies or opts out during the simulated days (so no exit fires and
 //! `not_engaged` steps run).
+//!
+//! [`run`] is the scheduler that does it for real; [`deliver`] the channels.
+
+pub mod deliver;
+pub mod run;
+pub mod tasks;
 
 use abm_core::persona::{BuyingRole, PersonaConfig, TitleDictionary};
 use abm_core::play::guard::{AccountFacts, Ask, Decision, PersonFacts, Rule, Sent};
@@ -61,19 +67,21 @@ pub struct SimulatedTouch {
 
 /// An account the play would enrol, and why.
 #[derive(Debug, Clone)]
-struct Enrolment {
-    account: PlayAccount,
+pub(crate) struct Enrolment {
+    pub(crate) account: PlayAccount,
     /// The surge's topic, for the templates.
-    topic: Option<String>,
-    why: String,
+    pub(crate) topic: Option<String>,
+    pub(crate) why: String,
+    /// The trigger event's own key (a surge's `topic@week`), so it enrols once.
+    pub(crate) event_key: Option<String>,
 }
 
 /// Which accounts of the TAL a play's trigger and audience take in at `now`.
 fn enrolments(store: &mut dyn Store, play: &Play, now: i64) -> Result<Vec<Enrolment>, StoreError> {
     let accounts = stored::tal_accounts(store.sql())?;
     let since = now - TRIGGER_WINDOW_DAYS * MICROS_PER_DAY;
-    // account id → (topic, evidence) of the trigger event that enrols it.
-    let mut events: BTreeMap<i64, (Option<String>, String)> = BTreeMap::new();
+    // account id → (topic, evidence, key) of the trigger event that enrols it.
+    let mut events: BTreeMap<i64, (Option<String>, String, String)> = BTreeMap::new();
     match &play.trigger {
         PlayTrigger::IntentSurge { topics } => {
             for event in stored::triggers_since(store.sql(), "intent_surge", since)? {
@@ -88,13 +96,13 @@ fn enrolments(store: &mut dyn Store, play: &Play, now: i64) -> Result<Vec<Enrolm
                         .find(|wanted| wanted.trim().eq_ignore_ascii_case(&topic))
                         .cloned()
                         .unwrap_or(topic);
-                    events.insert(event.account_id, (Some(named), event.evidence));
+                    events.insert(event.account_id, (Some(named), event.evidence, event.key));
                 }
             }
         }
         PlayTrigger::TriggerEvent { event } => {
             for found in stored::triggers_since(store.sql(), event.trim(), since)? {
-                events.insert(found.account_id, (None, found.evidence));
+                events.insert(found.account_id, (None, found.evidence, found.key));
             }
         }
         _ => {}
@@ -116,6 +124,7 @@ fn enrolments(store: &mut dyn Store, play: &Play, now: i64) -> Result<Vec<Enrolm
         if !play.audience.admits(&view) {
             continue;
         }
+        let mut event_key = None;
         let (topic, why) = match &play.trigger {
             PlayTrigger::Stage { stage: wanted } => {
                 if stage != Some(*wanted) {
@@ -144,7 +153,10 @@ fn enrolments(store: &mut dyn Store, play: &Play, now: i64) -> Result<Vec<Enrolm
             ),
             PlayTrigger::IntentSurge { .. } | PlayTrigger::TriggerEvent { .. } => {
                 match events.get(&account.id) {
-                    Some((topic, evidence)) => (topic.clone(), evidence.clone()),
+                    Some((topic, evidence, key)) => {
+                        event_key = Some(key.clone());
+                        (topic.clone(), evidence.clone())
+                    }
                     None => continue,
                 }
             }
@@ -161,17 +173,18 @@ fn enrolments(store: &mut dyn Store, play: &Play, now: i64) -> Result<Vec<Enrolm
             account,
             topic,
             why,
+            event_key,
         });
     }
     Ok(taken)
 }
 
 /// A person of an enrolled account, with what the guard and the templates need.
-struct Person {
-    row: PlayPerson,
-    role: Option<BuyingRole>,
-    facts: PersonFacts,
-    zone: TimeZone,
+pub(crate) struct Person {
+    pub(crate) row: PlayPerson,
+    pub(crate) role: Option<BuyingRole>,
+    pub(crate) facts: PersonFacts,
+    pub(crate) zone: TimeZone,
 }
 
 fn attribute(attributes: &str, key: &str) -> Option<String> {
@@ -197,7 +210,7 @@ pub fn zone_of(country: Option<&str>, own: Option<&str>, default: &str) -> TimeZ
         .unwrap_or(TimeZone::UTC)
 }
 
-fn people_of(
+pub(crate) fn people_of(
     store: &mut dyn Store,
     dictionary: &TitleDictionary,
     setup: &Setup,
@@ -245,7 +258,7 @@ fn people_of(
 
 /// The guard's facts of an account from its activities: a rep's calls and meetings around
 /// the simulated days, and the touches sent before.
-fn account_facts(
+pub(crate) fn account_facts(
     store: &mut dyn Store,
     setup: &Setup,
     account: &PlayAccount,
@@ -270,7 +283,10 @@ fn account_facts(
     )? {
         match activity.kind.as_str() {
             "meeting_held" | "call" => facts.meetings.push(activity.occurred_at),
-            "email_sent" | "direct_mail" if activity.occurred_at <= now => {
+            // abm's own sends are counted from the outbox below.
+            "email_sent" | "direct_mail"
+                if activity.occurred_at <= now && !activity.id.starts_with("abm-") =>
+            {
                 facts.sent.push(Sent {
                     at: activity.occurred_at,
                     channel: if activity.kind == "email_sent" {
@@ -285,6 +301,15 @@ fn account_facts(
                 });
             }
             _ => {}
+        }
+    }
+    for (at, channel, contact) in stored::sent_touches(store.sql(), account.id, from)? {
+        if let Some(channel) = Channel::from_key(&channel) {
+            facts.sent.push(Sent {
+                at,
+                channel,
+                contact,
+            });
         }
     }
     Ok(facts)
@@ -312,7 +337,7 @@ impl PartialOrd for Due {
     }
 }
 
-fn rfc3339(micros: i64) -> String {
+pub(crate) fn rfc3339(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros)
         .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
         .unwrap_or_default()
@@ -460,7 +485,7 @@ pub fn simulate(
 }
 
 /// The sender's name and address from `"Name <address>"`.
-fn sender(from: &str) -> (String, String) {
+pub(crate) fn sender(from: &str) -> (String, String) {
     match (from.rfind('<'), from.rfind('>')) {
         (Some(open), Some(close)) if open < close => (
             from[..open].trim().trim_matches('"').to_owned(),
