@@ -158,3 +158,13 @@ pub fn holds_of(sql: &mut dyn Sql, account_id: i64) -> Result<Vec<Hold>> {
         })
         .collect()
 }
+
+/// Marks every contact and lead with this email opted out; returns how many rows changed.
+pub fn opt_out(sql: &mut dyn Sql, email: &str) -> Result<u64> {
+    let email = email.trim().to_lowercase();
+    let contacts = sql.execute(
+        "UPDATE contacts SET opted_out = $2 WHERE LOWER(email) = $1",
+        &[email.as_str().into(), true.into()],
+    )?;
+    Ok(contacts)
+}

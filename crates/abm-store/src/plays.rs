@@ -13,7 +13,7 @@ pub struct PlayAccount {
     pub name: Option<String>,
     pub industry: Option<String>,
     pub country: Option<String>,
-    /// The CRM owner, else the TAL's sales owner.
+    /// The TAL's sales owner (the account team's), else the CRM owner.
     pub owner: Option<String>,
     pub tier: Option<String>,
     pub cluster: Option<String>,
@@ -25,7 +25,7 @@ pub struct PlayAccount {
 /// Every approved account of the TAL, by domain.
 pub fn tal_accounts(sql: &mut dyn Sql) -> Result<Vec<PlayAccount>> {
     let rows = sql.query(
-        "SELECT a.id, a.domain, a.name, a.industry, a.country, COALESCE(a.owner, t.sales_owner),
+        "SELECT a.id, a.domain, a.name, a.industry, a.country, COALESCE(t.sales_owner, a.owner),
                 t.tier, c.name, s.stage, s.fit
          FROM tal_entries t
          JOIN accounts a ON a.id = t.account_id
@@ -399,13 +399,14 @@ pub struct TouchUpdate<'a> {
     pub count_attempt: bool,
 }
 
-/// Moves a touch to its new state.
+/// Moves a touch to its new state; returns 0 when another runner moved it first (only a
+/// touch still pending — planned, held or sending — is moved).
 pub fn update_touch(sql: &mut dyn Sql, id: i64, update: &TouchUpdate<'_>) -> Result<u64> {
     sql.execute(
         "UPDATE play_touches SET status = $2, due_at = COALESCE($3, due_at), rule = $4, reason = $5,
                 message_id = COALESCE($6, message_id), sent_at = COALESCE($7, sent_at),
                 last_error = $8, attempts = attempts + $9
-         WHERE id = $1",
+         WHERE id = $1 AND status IN ('planned', 'held', 'sending')",
         &[
             id.into(),
             update.status.into(),
@@ -749,5 +750,15 @@ pub fn snooze_task(sql: &mut dyn Sql, id: i64, until: i64) -> Result<bool> {
     Ok(sql.execute(
         "UPDATE tasks SET due_at = $2, snoozed_until = $2 WHERE id = $1 AND status = 'open'",
         &[id.into(), until.into()],
+    )? > 0)
+}
+
+/// Claims a planned or held touch for sending (the id the channel de-duplicates by goes
+/// with it); false when another runner claimed or settled it first.
+pub fn claim_touch(sql: &mut dyn Sql, id: i64, message_id: &str) -> Result<bool> {
+    Ok(sql.execute(
+        "UPDATE play_touches SET status = 'sending', message_id = $2
+         WHERE id = $1 AND status IN ('planned', 'held')",
+        &[id.into(), message_id.into()],
     )? > 0)
 }

@@ -39,6 +39,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(crate::webhook::webhook))
         .routes(routes!(crate::track::tracking_stats))
+        .routes(routes!(crate::plays_api::list_plays))
+        .routes(routes!(crate::plays_api::get_play))
+        .routes(routes!(crate::plays_api::simulate_play))
+        .routes(routes!(crate::plays_api::list_tasks))
+        .routes(routes!(crate::plays_api::act_on_task))
 }
 
 /// One row of the ranked list.

@@ -15,6 +15,7 @@ pub mod chart;
 pub mod collect;
 pub mod html;
 pub mod ingest;
+pub mod plays_api;
 pub mod problem;
 mod state;
 pub mod track;

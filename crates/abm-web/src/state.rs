@@ -35,6 +35,8 @@ pub struct WebSettings {
     pub reverse_ip: abm_core::reverse_ip::ReverseIpConfig,
     /// Behind a reverse proxy: the client address is the last `X-Forwarded-For` entry.
     pub behind_proxy: bool,
+    /// The plays, guard, templates and channels, validated (`None`: plays pages are empty).
+    pub plays: Option<Arc<abm_core::play::Setup>>,
 }
 
 #[derive(Clone)]

@@ -23,6 +23,8 @@ pub enum Outcome {
     Suppressed(Rule, String),
     /// A failure worth retrying (the server is down, a timeout).
     Failed(String),
+    /// Another runner (a second `abm serve`, an `abm run` beside it) took the touch first.
+    Taken,
 }
 
 /// The channels' settings and state for one run.
@@ -126,7 +128,10 @@ pub(crate) fn deliver(
                     "no postal address on record (street, city, postal_code)".into(),
                 ));
             }
-            abm_store::sql::transaction(store.sql(), |sql| {
+            let claimed = abm_store::sql::transaction(store.sql(), |sql| {
+                if mark_sent(sql, touch.id, None, now)? == 0 {
+                    return Ok::<_, StoreError>(false);
+                }
                 stored::add_member(
                     sql,
                     &name,
@@ -135,15 +140,20 @@ pub(crate) fn deliver(
                     row.contact_id,
                     now,
                 )?;
-                mark_sent(sql, touch.id, None, now)
+                Ok(true)
             })?;
+            if !claimed {
+                return Ok(Outcome::Taken);
+            }
             delivery
                 .audiences
                 .insert((channel.as_str().to_owned(), name));
             Ok(Outcome::Sent)
         }
         Channel::CrmWriteBack => {
-            mark_sent(store.sql(), touch.id, None, now)?;
+            if mark_sent(store.sql(), touch.id, None, now)? == 0 {
+                return Ok(Outcome::Taken);
+            }
             delivery.write_back = true;
             Ok(Outcome::Sent)
         }
@@ -168,20 +178,13 @@ fn mark_sent(
     )
 }
 
+/// Claims the touch before its outside effect; false when another runner has it.
 fn mark_sending(
     sql: &mut dyn abm_store::sql::Sql,
     touch: &TouchRow,
     message_id: &str,
-) -> Result<u64, StoreError> {
-    stored::update_touch(
-        sql,
-        touch.id,
-        &TouchUpdate {
-            status: "sending",
-            message_id: Some(message_id),
-            ..TouchUpdate::default()
-        },
-    )
+) -> Result<bool, StoreError> {
+    stored::claim_touch(sql, touch.id, message_id)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -213,8 +216,8 @@ fn email(
             "no SMTP server configured (channels.email.smtp_url or ABM_SMTP_URL)".into(),
         ));
     };
-    if touch.status != "sending" {
-        mark_sending(store.sql(), touch, &id)?;
+    if touch.status != "sending" && !mark_sending(store.sql(), touch, &id)? {
+        return Ok(Outcome::Taken);
     }
     let unsubscribe = unsubscribe_url(&config.public_url, &delivery.link_key, &id, &row.email);
     let body = format!(
@@ -450,7 +453,10 @@ fn task(
             draft.body.trim()
         ));
     }
-    abm_store::sql::transaction(store.sql(), |sql| {
+    let claimed = abm_store::sql::transaction(store.sql(), |sql| {
+        if mark_sent(sql, touch.id, None, now)? == 0 {
+            return Ok::<_, StoreError>(false);
+        }
         stored::insert_task(
             sql,
             &NewTask {
@@ -465,9 +471,13 @@ fn task(
                 due_at: now,
             },
         )?;
-        mark_sent(sql, touch.id, None, now)
+        Ok(true)
     })?;
-    Ok(Outcome::Sent)
+    Ok(if claimed {
+        Outcome::Sent
+    } else {
+        Outcome::Taken
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -521,8 +531,8 @@ fn alert(
         }),
     };
     let body = serde_json::to_vec(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    if touch.status != "sending" {
-        mark_sending(store.sql(), touch, &touch.idem_key)?;
+    if touch.status != "sending" && !mark_sending(store.sql(), touch, &touch.idem_key)? {
+        return Ok(Outcome::Taken);
     }
     let mut request = delivery
         .http

@@ -13,6 +13,7 @@
 pub mod deliver;
 pub mod run;
 pub mod tasks;
+pub mod unsubscribe;
 
 use abm_core::persona::{BuyingRole, PersonaConfig, TitleDictionary};
 use abm_core::play::guard::{AccountFacts, Ask, Decision, PersonFacts, Rule, Sent};

@@ -461,6 +461,7 @@ fn process_one(
                     report.sent += 1;
                     *report.by_channel.entry(touch.channel.clone()).or_default() += 1;
                 }
+                Outcome::Taken => {}
                 Outcome::Suppressed(rule, reason) => {
                     suppress(store.sql(), touch.id, now, rule, &reason)?;
                     report.suppressed += 1;

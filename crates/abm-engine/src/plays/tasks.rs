@@ -59,3 +59,108 @@ pub fn record_outcome(
     })?;
     Ok(())
 }
+
+/// What a rep does with a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskAction {
+    /// Done, with the outcome in the rep's words (recorded on the account's timeline).
+    Done(String),
+    /// Skipped, with the reason.
+    Skip(String),
+    /// Due again at this instant (microseconds).
+    Snooze(i64),
+}
+
+/// Why a task action was refused; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("no task {0}")]
+    NotFound(i64),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A rep acts on their own tasks; marketing and administrators on any; viewers on none.
+pub fn may_act_on(actor: &abm_core::tal::Actor, task: &TaskRow) -> Result<(), TaskError> {
+    use abm_core::tal::UserRole;
+    if actor.fresh_install || matches!(actor.role, UserRole::Admin | UserRole::Marketing) {
+        return Ok(());
+    }
+    if actor.role == UserRole::Sales && actor.owns(task.owner.as_deref()) {
+        return Ok(());
+    }
+    Err(TaskError::Forbidden(format!(
+        "{} may not act on task {} (owner {})",
+        actor.email,
+        task.id,
+        task.owner.as_deref().unwrap_or("none")
+    )))
+}
+
+/// Completes, skips or snoozes a task, audited; a completed task's outcome becomes an
+/// activity on the account's timeline.
+pub fn act(
+    store: &mut dyn Store,
+    actor: &abm_core::tal::Actor,
+    id: i64,
+    action: &TaskAction,
+    now: i64,
+) -> Result<TaskRow, TaskError> {
+    use abm_store::plays as stored;
+    let Some(task) = stored::task(store.sql(), id)? else {
+        return Err(TaskError::NotFound(id));
+    };
+    may_act_on(actor, &task)?;
+    if task.status != "open" {
+        return Err(TaskError::Invalid(format!(
+            "task {id} is {} already",
+            task.status
+        )));
+    }
+    match action {
+        TaskAction::Done(text) | TaskAction::Skip(text) => {
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > 2000 {
+                return Err(TaskError::Invalid(
+                    "the outcome (or reason) is 1 to 2,000 characters".into(),
+                ));
+            }
+            let status = if matches!(action, TaskAction::Done(_)) {
+                "done"
+            } else {
+                "skipped"
+            };
+            abm_store::sql::transaction(store.sql(), |sql| -> Result<(), TaskError> {
+                if !stored::close_task(sql, id, status, Some(text), &actor.email, now)? {
+                    return Err(TaskError::Invalid(format!("task {id} is not open")));
+                }
+                crate::team::log(
+                    sql,
+                    actor,
+                    &format!("task {status}"),
+                    &task.domain,
+                    text,
+                    now,
+                )
+                .map_err(|error| TaskError::Invalid(error.to_string()))?;
+                Ok(())
+            })?;
+            if status == "done" {
+                record_outcome(store, &task, text, now)?;
+            }
+        }
+        TaskAction::Snooze(until) => {
+            if *until <= now {
+                return Err(TaskError::Invalid(
+                    "a task is snoozed to a later time".into(),
+                ));
+            }
+            stored::snooze_task(store.sql(), id, *until)?;
+        }
+    }
+    stored::task(store.sql(), id)?.ok_or(TaskError::NotFound(id))
+}

@@ -2,16 +2,24 @@
 
 use crate::AppState;
 use crate::problem::Problem;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{SignedIn, escape, page};
+use super::{SignedIn, csrf_field, escape, page, percent};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// A rep's day: their accounts that became qualified this week, their hottest accounts, and
 /// the trigger events on their accounts in the last two weeks.
-pub(super) async fn my_day(State(state): State<AppState>, SignedIn(caller): SignedIn) -> Response {
+pub(super) async fn my_day(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Query(notice): Query<Notice>,
+) -> Response {
+    let tasks = match crate::plays_api::my_tasks(&state, &caller, true).await {
+        Ok(tasks) => tasks,
+        Err(problem) => return problem.into_response(),
+    };
     let names: Vec<String> = std::iter::once(caller.user.email.clone())
         .chain(caller.user.name.clone())
         .collect();
@@ -106,16 +114,81 @@ pub(super) async fn my_day(State(state): State<AppState>, SignedIn(caller): Sign
             )
         })
         .collect();
+    let csrf = csrf_field(&caller);
+    let tasks: String = tasks
+        .iter()
+        .map(|task| {
+            format!(
+                r#"<li class=task id="task-{id}"><strong>{title}</strong> — due {due}, play {play}<pre>{context}</pre>
+<form method="post" action="/tasks/{id}">{csrf}<input type="hidden" name="action" value="complete"><input name="text" placeholder="outcome" required maxlength="2000"><button>Done</button></form>
+<form method="post" action="/tasks/{id}">{csrf}<input type="hidden" name="action" value="skip"><input name="text" placeholder="why skip" required maxlength="2000"><button>Skip</button></form>
+<form method="post" action="/tasks/{id}">{csrf}<input type="hidden" name="action" value="snooze"><input type="date" name="until" required><button>Snooze</button></form></li>"#,
+                id = task.id,
+                title = escape(&task.title),
+                due = escape(&abm_engine::team::view::show_time(task.due_at)),
+                play = escape(&task.play),
+                context = escape(&task.context),
+            )
+        })
+        .collect();
+    let notice = match (&notice.done, &notice.error) {
+        (_, Some(error)) => format!(r#"<p class=error id=notice>{}</p>"#, escape(error)),
+        (Some(done), None) => format!(r#"<p id=notice>{}</p>"#, escape(done)),
+        (None, None) => String::new(),
+    };
     page(
         "My day",
         Some(&caller),
         &format!(
-            "<h1>My day</h1><p>Accounts you own in the CRM or on the TAL ({}).</p><h2>Newly qualified this week</h2><ul>{}</ul><h2>Hottest accounts</h2><ul>{}</ul><h2>Trigger events, last 14 days</h2><ul>{}</ul>",
+            "<h1>My day</h1>{notice}<p>Accounts you own in the CRM or on the TAL ({}).</p><h2>Tasks</h2><ul id=tasks>{}</ul><h2>Newly qualified this week</h2><ul>{}</ul><h2>Hottest accounts</h2><ul>{}</ul><h2>Trigger events, last 14 days</h2><ul>{}</ul>",
             escape(&caller.user.email),
+            or_none(tasks, "no open tasks"),
             or_none(qualified, "none this week"),
             or_none(hot, "no scored accounts are yours"),
             or_none(triggers, "none"),
         ),
     )
     .into_response()
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Notice {
+    done: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct TaskForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
+}
+
+/// A task's form on My day: the same action as the API.
+pub(super) async fn task_form(
+    State(state): State<AppState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+    Form(form): Form<TaskForm>,
+) -> Response {
+    let caller = match super::form_caller(caller, &form.csrf) {
+        Ok(caller) => caller,
+        Err(problem) => return problem.into_response(),
+    };
+    let request = crate::plays_api::TaskRequest {
+        action: form.action,
+        text: form.text,
+        until: form.until,
+    };
+    let query = match crate::plays_api::act(&state, &caller, id, &request).await {
+        Ok(task) => format!(
+            "done={}",
+            percent(&format!("{} — {}", task.title, task.status))
+        ),
+        Err(problem) => format!("error={}", percent(&problem.detail)),
+    };
+    Redirect::to(&format!("/my-day?{query}")).into_response()
 }

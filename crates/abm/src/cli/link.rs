@@ -1,6 +1,7 @@
 //! `abm link EMAIL MESSAGE_ID [--url URL]`: signed tracking links for an email sent outside
 //! abm (a rep's 1:1 email): the open pixel, and a click link that redirects to URL. The opens
-//! and clicks land on the contact's timeline like any tracked event.
+//! and clicks land on the contact's timeline like any tracked event; and the one-click
+//! unsubscribe link every email of a play carries.
 
 use super::Context;
 use anyhow::{Result, bail};
@@ -40,6 +41,15 @@ pub fn run(context: &Context, args: &LinkArgs) -> Result<ExitCode> {
     println!(
         "open\t{base}/t/o/{}.gif",
         abm_core::tracking::sign_link(key.as_bytes(), &open)
+    );
+    println!(
+        "unsubscribe\t{}",
+        abm_engine::plays::deliver::unsubscribe_url(
+            base,
+            key.as_bytes(),
+            &args.message_id,
+            email.as_str()
+        )
     );
     if let Some(url) = &args.url {
         let click = abm_core::tracking::LinkPayload {

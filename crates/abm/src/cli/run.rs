@@ -6,6 +6,7 @@ use super::config::Config;
 use super::{Context, actor, when};
 use crate::output::{self, OutputFormat};
 use abm_core::tal::UserRole;
+use abm_engine::plays::tasks::TaskAction;
 use abm_store::guard_data::{self, Hold, Suppression};
 use abm_store::plays as stored;
 use abm_store::sql;
@@ -182,82 +183,32 @@ pub fn run_task(context: &Context, command: &TaskCommand) -> Result<ExitCode> {
             id,
             reason: outcome,
         } => {
-            let done = matches!(command, TaskCommand::Done { .. });
-            let Some(task) = stored::task(store.sql(), *id)? else {
-                bail!("no task {id}");
+            let action = match command {
+                TaskCommand::Done { .. } => TaskAction::Done(outcome.clone()),
+                _ => TaskAction::Skip(outcome.clone()),
             };
-            may_act_on(&actor, &task)?;
-            if outcome.trim().is_empty() || outcome.len() > 2000 {
-                bail!("the outcome is 1 to 2,000 characters");
-            }
-            let status = if done { "done" } else { "skipped" };
-            let changed = sql::transaction(store.sql(), |sql| -> Result<bool> {
-                let changed = stored::close_task(
-                    sql,
-                    *id,
-                    status,
-                    Some(outcome.trim()),
-                    &actor.email,
-                    now.as_microsecond(),
-                )?;
-                if changed {
-                    abm_engine::team::log(
-                        sql,
-                        &actor,
-                        &format!("task {status}"),
-                        &task.domain,
-                        outcome.trim(),
-                        now.as_microsecond(),
-                    )?;
-                }
-                Ok(changed)
-            })?;
-            if !changed {
-                bail!("task {id} is {} already", task.status);
-            }
-            if done {
-                abm_engine::plays::tasks::record_outcome(
-                    store.as_mut(),
-                    &task,
-                    outcome.trim(),
-                    now.as_microsecond(),
-                )?;
-            }
-            println!("Task {id} {status}: {}", task.title);
+            let task = abm_engine::plays::tasks::act(
+                store.as_mut(),
+                &actor,
+                *id,
+                &action,
+                now.as_microsecond(),
+            )?;
+            println!("Task {id} {}: {}", task.status, task.title);
         }
         TaskCommand::Snooze { id, until } => {
-            let Some(task) = stored::task(store.sql(), *id)? else {
-                bail!("no task {id}");
-            };
-            may_act_on(&actor, &task)?;
             let until = when::as_of(Some(until), now)?;
-            if until <= now.as_microsecond() {
-                bail!("--until must be in the future");
-            }
-            if !stored::snooze_task(store.sql(), *id, until)? {
-                bail!("task {id} is {} already", task.status);
-            }
-            println!("Task {id} snoozed until {}", when::show(until));
+            let task = abm_engine::plays::tasks::act(
+                store.as_mut(),
+                &actor,
+                *id,
+                &TaskAction::Snooze(until),
+                now.as_microsecond(),
+            )?;
+            println!("Task {id} snoozed until {}", when::show(task.due_at));
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A rep acts on their own tasks; marketing and administrators on any; viewers on none.
-fn may_act_on(actor: &abm_core::tal::Actor, task: &stored::TaskRow) -> Result<()> {
-    if actor.fresh_install || matches!(actor.role, UserRole::Admin | UserRole::Marketing) {
-        return Ok(());
-    }
-    let owns = actor.owns(task.owner.as_deref());
-    if actor.role == UserRole::Sales && owns {
-        return Ok(());
-    }
-    bail!(
-        "{} may not act on task {} (owner {})",
-        actor.email,
-        task.id,
-        task.owner.as_deref().unwrap_or("none")
-    )
 }
 
 #[derive(clap::Subcommand)]

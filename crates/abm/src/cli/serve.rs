@@ -17,6 +17,9 @@ pub struct ServeArgs {
     /// from the last X-Forwarded-For entry, for reverse-IP identification
     #[arg(long)]
     behind_proxy: bool,
+    /// Run the plays (what `abm run` does) every this many seconds; 0: never
+    #[arg(long, default_value_t = 60)]
+    run_every: u64,
 }
 
 pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
@@ -44,6 +47,9 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         personalization: config.personalization.clone(),
         reverse_ip: config.reverse_ip.clone(),
         behind_proxy: args.behind_proxy,
+        plays: Some(std::sync::Arc::new(config.play_setup().map_err(
+            |error| anyhow::anyhow!("{}: {error}", context.config_path.display()),
+        )?)),
     };
     let url = context.database_url();
     let state = abm_web::AppState::new(url, settings)
@@ -52,6 +58,9 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     eprintln!("abm serving on http://{} (Ctrl-C stops)", args.bind);
+    if args.run_every > 0 && !config.plays.is_empty() {
+        spawn_scheduler(url.to_owned(), config, args.run_every)?;
+    }
     // Spawned, not run by block_on: the accept loop then runs on the worker threads instead
     // of holding the main thread as one more busy thread on a small machine.
     let bind = args.bind.clone();
@@ -60,4 +69,43 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         .context("the server stopped unexpectedly")?
         .with_context(|| format!("cannot serve on {}", args.bind))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The plays' scheduler beside the server: `abm run` every `every` seconds on its own
+/// connection. A failed run is logged and retried at the next tick; the outbox makes a run
+/// cut short safe to repeat.
+fn spawn_scheduler(url: String, config: Config, every: u64) -> Result<()> {
+    let setup = config
+        .play_setup()
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    std::thread::Builder::new()
+        .name("plays".into())
+        .spawn(move || {
+            loop {
+                let now = jiff::Timestamp::now().as_microsecond();
+                let outcome =
+                    abm_store::open(&url)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|mut store| {
+                            super::run::run_plays(store.as_mut(), &config, &setup, now)
+                        });
+                match outcome {
+                    Ok(report)
+                        if report.sent + report.enrolled + report.held + report.suppressed > 0 =>
+                    {
+                        tracing::info!(
+                            enrolled = report.enrolled,
+                            sent = report.sent,
+                            held = report.held,
+                            suppressed = report.suppressed,
+                            "plays ran"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!("plays: {error:#}"),
+                }
+                std::thread::sleep(std::time::Duration::from_secs(every));
+            }
+        })?;
+    Ok(())
 }
