@@ -244,6 +244,36 @@ fn sign_in_browse_and_approve_in_chromium() {
         "",
     );
 
+    // A play that gives the owner of a 1:1 account a call task; the admin owns one.
+    std::fs::write(
+        dir.join("abm.toml"),
+        "[[plays]]\nname = \"strategic-call\"\ndescription = \"1:1: a call for the owner\"\ntrigger = { kind = \"tier\", tier = \"1:1\" }\naudience = { roles = [\"champion\", \"economic_buyer\", \"decision_maker\", \"user\"], max_people = 1 }\n\n[[plays.steps]]\nchannel = \"task\"\ntask = \"call\"\nnotes = \"Open with why now.\"\n",
+    )
+    .unwrap();
+    let strategic = tal
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["tier"] == "1:1")
+        .map(|row| row["domain"].as_str().unwrap().to_owned())
+        .expect("the demo's TAL has 1:1 accounts");
+    abm(
+        dir,
+        url,
+        &[
+            "tal",
+            "owners",
+            &strategic,
+            "--sales",
+            "admin@ourco.com",
+            "--marketing",
+            "mo@ourco.com",
+            "--as",
+            "admin@ourco.com",
+        ],
+        "",
+    );
+    abm(dir, url, &["run"], "");
     let (_server, site) = common::serve(dir, url);
     let driver_port = free_port();
     let _driver = KillOnDrop(
@@ -409,6 +439,102 @@ fn sign_in_browse_and_approve_in_chromium() {
         "the tracked visit to {page_url} is not on {hot}'s timeline"
     );
     browser.screenshot("account-timeline");
+    // My day: the call task the play queued for the admin; done, with its outcome.
+    browser.go(&format!("{site}/my-day"));
+    let day = browser.source();
+    assert!(
+        day.contains("class=\"task\"") || day.contains("class=task"),
+        "{day}"
+    );
+    assert!(day.contains(&strategic) || day.contains("Call "), "{day}");
+    browser.screenshot("my-day");
+    browser.type_into(
+        "li.task form input[name=text]",
+        "left a voicemail, will call Tuesday",
+    );
+    browser.click("li.task form button");
+    browser.wait_for_url(|url| url.contains("/my-day?done="));
+    let after = browser.source();
+    assert!(after.contains("— done"), "{after}");
+    let open: Value =
+        serde_json::from_str(&abm(dir, url, &["task", "list", "--format", "json"], "")).unwrap();
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .all(|task| task["account"] != strategic.as_str()),
+        "{open}"
+    );
+    // Plays: the play with its per-step results.
+    browser.go(&format!("{site}/plays"));
+    let plays = browser.source();
+    assert!(
+        plays.contains("strategic-call") && plays.contains("sent"),
+        "{plays}"
+    );
+    browser.screenshot("plays");
+
+    // One-click unsubscribe: the signed link every email carries; the person is opted out
+    // and their address suppressed.
+    let links = abm(
+        dir,
+        url,
+        &["link", &email, "msg-browser-1", "--base", &site],
+        "",
+    );
+    let unsubscribe = links
+        .lines()
+        .find_map(|line| line.strip_prefix("unsubscribe\t"))
+        .unwrap()
+        .to_owned();
+    browser.go(&unsubscribe);
+    assert!(browser.source().contains(&email));
+    browser.screenshot("unsubscribe");
+    browser.click("#unsubscribe");
+    let mut done = false;
+    for _ in 0..50 {
+        if browser.source().contains("will receive no more emails") {
+            done = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(done, "the unsubscribe page did not confirm");
+    let suppressed = abm(dir, url, &["suppress", "list", "--format", "json"], "");
+    assert!(suppressed.contains(&email), "{suppressed}");
+    let view: Value =
+        serde_json::from_str(&abm(dir, url, &["account", &hot, "--format", "json"], "")).unwrap();
+    let contact = view["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["email"] == email.as_str())
+        .unwrap();
+    assert_eq!(contact["opted_out"], true, "{contact}");
+    // A mail client's one-click POST (RFC 8058), and a forged link refused.
+    let other = view["contacts"][1]["email"].as_str().unwrap().to_owned();
+    let links = abm(
+        dir,
+        url,
+        &["link", &other, "msg-browser-2", "--base", &site],
+        "",
+    );
+    let one_click = links
+        .lines()
+        .find_map(|line| line.strip_prefix("unsubscribe\t"))
+        .unwrap()
+        .to_owned();
+    let response = http
+        .post(&one_click)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .unwrap();
+    assert!(response.status().is_success());
+    assert!(abm(dir, url, &["suppress", "list"], "").contains(&other));
+    let forged = format!("{}x", one_click);
+    assert_eq!(http.post(&forged).send().unwrap().status().as_u16(), 400);
+
     browser.go(&format!("{site}/settings"));
     assert!(browser.source().contains("API tokens"));
     browser.screenshot("settings");

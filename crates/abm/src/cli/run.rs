@@ -134,50 +134,24 @@ pub enum TaskCommand {
 pub fn run_task(context: &Context, command: &TaskCommand) -> Result<ExitCode> {
     let config = Config::load(&context.config_path)?;
     let mut store = context.open_store()?;
-    let actor = actor::resolve(context, &config, store.as_mut())?;
     let now = jiff::Timestamp::now();
+    // Reading the list needs no registered user; acting on a task (or --mine) does.
+    if let TaskCommand::List {
+        owner,
+        mine,
+        format,
+    } = command
+    {
+        let owner = if *mine {
+            Some(actor::resolve(context, &config, store.as_mut())?.email)
+        } else {
+            owner.clone()
+        };
+        return list_tasks(store.as_mut(), owner.as_deref(), *format);
+    }
+    let actor = actor::resolve(context, &config, store.as_mut())?;
     match command {
-        TaskCommand::List {
-            owner,
-            mine,
-            format,
-        } => {
-            let owner = if *mine {
-                Some(actor.email.clone())
-            } else {
-                owner.clone()
-            };
-            let tasks = stored::open_tasks(store.sql(), owner.as_deref())?;
-            match format {
-                OutputFormat::Json => {
-                    let list: Vec<serde_json::Value> = tasks
-                        .iter()
-                        .map(|t| {
-                            serde_json::json!({
-                                "id": t.id, "play": t.play, "account": t.domain, "contact": t.email,
-                                "owner": t.owner, "kind": t.kind, "title": t.title,
-                                "context": t.context, "due": when::show(t.due_at), "status": t.status,
-                            })
-                        })
-                        .collect();
-                    println!("{}", serde_json::to_string_pretty(&list)?);
-                }
-                _ => {
-                    let rows: Vec<Vec<String>> = tasks
-                        .iter()
-                        .map(|t| {
-                            vec![
-                                t.id.to_string(),
-                                when::show(t.due_at),
-                                t.owner.clone().unwrap_or_default(),
-                                t.title.clone(),
-                            ]
-                        })
-                        .collect();
-                    output::print_table(&["id", "due", "owner", "task"], &rows, &["id"]);
-                }
-            }
-        }
+        TaskCommand::List { .. } => {}
         TaskCommand::Done { id, outcome }
         | TaskCommand::Skip {
             id,
@@ -211,6 +185,44 @@ pub fn run_task(context: &Context, command: &TaskCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn list_tasks(
+    store: &mut dyn abm_store::Store,
+    owner: Option<&str>,
+    format: OutputFormat,
+) -> Result<ExitCode> {
+    let tasks = stored::open_tasks(store.sql(), owner)?;
+    match format {
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = tasks
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "id": t.id, "play": t.play, "account": t.domain, "contact": t.email,
+                        "owner": t.owner, "kind": t.kind, "title": t.title,
+                        "context": t.context, "due": when::show(t.due_at), "status": t.status,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+        }
+        _ => {
+            let rows: Vec<Vec<String>> = tasks
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.id.to_string(),
+                        when::show(t.due_at),
+                        t.owner.clone().unwrap_or_default(),
+                        t.title.clone(),
+                    ]
+                })
+                .collect();
+            output::print_table(&["id", "due", "owner", "task"], &rows, &["id"]);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(clap::Subcommand)]
 pub enum SuppressCommand {
     /// Add an email or a whole domain: no touch reaches it again
@@ -231,8 +243,16 @@ pub enum SuppressCommand {
 pub fn run_suppress(context: &Context, command: &SuppressCommand) -> Result<ExitCode> {
     let config = Config::load(&context.config_path)?;
     let mut store = context.open_store()?;
-    let actor = actor::resolve(context, &config, store.as_mut())?;
     let now = jiff::Timestamp::now().as_microsecond();
+    let actor = match command {
+        SuppressCommand::List { .. } => abm_core::tal::Actor {
+            email: String::new(),
+            name: None,
+            role: UserRole::Viewer,
+            fresh_install: false,
+        },
+        _ => actor::resolve(context, &config, store.as_mut())?,
+    };
     let writer = |actor: &abm_core::tal::Actor| -> Result<()> {
         if actor.fresh_install || matches!(actor.role, UserRole::Admin | UserRole::Marketing) {
             Ok(())
