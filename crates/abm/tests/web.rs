@@ -112,6 +112,11 @@ fn web_story(url: &str) {
         "/api/v1/accounts/{domain}",
         "/api/v1/tal/{action}",
         "/api/v1/personas",
+        "/api/v1/plays",
+        "/api/v1/plays/{name}",
+        "/api/v1/plays/{name}/simulate",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{id}",
     ] {
         assert!(
             openapi["paths"].get(path).is_some(),
@@ -262,6 +267,22 @@ fn web_story(url: &str) {
         post("/api/v1/tal/propose", &ana, body.clone()).status(),
         200
     );
+    // Plays and tasks: anyone signed in reads; a viewer acts on no task; mistakes are named.
+    let plays = get("/api/v1/plays", &viewer);
+    assert_eq!(plays.status(), 200);
+    assert!(plays.json::<serde_json::Value>().unwrap().is_array());
+    assert_eq!(get("/api/v1/plays/nope", &viewer).status(), 404);
+    assert_eq!(get("/api/v1/tasks?mine=true", &viewer).status(), 200);
+    let task = serde_json::json!({"action": "complete", "text": "done"});
+    assert_eq!(post("/api/v1/tasks/1", &viewer, task.clone()).status(), 403);
+    assert_eq!(post("/api/v1/tasks/1", &ana, task).status(), 404);
+    let bad = post(
+        "/api/v1/tasks/1",
+        &ana,
+        serde_json::json!({"action": "explode"}),
+    );
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().unwrap().contains("action"));
     let refused = post(
         "/api/v1/tal/propose",
         &ana,
