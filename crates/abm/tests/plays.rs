@@ -193,6 +193,78 @@ fn plays_story(url: &str) {
     .unwrap();
     assert_eq!(again.len(), touches.len());
 
+    // The suppression list and an account's holds reach the dry run.
+    ok(
+        dir,
+        url,
+        &["suppress", "add", "globex.de", "--reason", "legal asked"],
+    );
+    ok(
+        dir,
+        url,
+        &[
+            "hold",
+            "acme.com",
+            "--do-not-contact",
+            "--reason",
+            "in a deal",
+        ],
+    );
+    let touches: Vec<serde_json::Value> = serde_json::from_str(&ok(
+        dir,
+        url,
+        &[
+            "play",
+            "simulate",
+            "many-hello",
+            "--days",
+            "10",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let email = |contact| touches_of(&touches, contact, "email")[0].clone();
+    assert_eq!(email("di@globex.de")["rule"], "suppression_list");
+    assert_eq!(email("ann@acme.com")["rule"], "do_not_contact");
+    assert_eq!(email("flo@initech.ca")["decision"], "send");
+    ok(dir, url, &["hold", "acme.com", "--do-not-contact", "--off"]);
+    ok(dir, url, &["suppress", "remove", "globex.de"]);
+    let until = common::days_ago(-20);
+    ok(
+        dir,
+        url,
+        &[
+            "hold",
+            "acme.com",
+            "--until",
+            &until[..10],
+            "--reason",
+            "renewal talks",
+        ],
+    );
+    let touches: Vec<serde_json::Value> = serde_json::from_str(&ok(
+        dir,
+        url,
+        &[
+            "play",
+            "simulate",
+            "many-hello",
+            "--days",
+            "10",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let ann = touches_of(&touches, "ann@acme.com", "email")[0].clone();
+    assert_eq!(ann["decision"], "hold", "{ann}");
+    assert_eq!(ann["rule"], "owner_hold", "{ann}");
+    assert_eq!(
+        touches_of(&touches, "di@globex.de", "email")[0]["decision"],
+        "send"
+    );
+
     // Mistakes are named.
     let error = fails(dir, url, &["play", "simulate", "nope"]);
     assert!(

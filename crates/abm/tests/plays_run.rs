@@ -70,6 +70,11 @@ audience = "hello-audience"
 
 [[plays.steps]]
 channel = "crm_write_back"
+
+[[plays.steps]]
+channel = "email"
+template = "hello"
+wait_days = 3
 "#
     )
 }
@@ -404,6 +409,36 @@ fn run_story(url: &str) {
     assert_eq!(again["enrolled"], 0, "{again}");
     assert_eq!(smtp.messages().len(), 2);
     assert_eq!(hooks.bodies().len(), 2);
+
+    // Ann opts out in the CRM: her second email never goes; Di's does, three days on.
+    write(
+        dir,
+        "optout.csv",
+        "Id,AccountId,Email,HasOptedOutOfEmail\n003A,001A,ann@acme.com,true\n",
+    );
+    ok(dir, url, &["import", "contacts", "optout.csv"]);
+    let later = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24 * 4))
+        .unwrap()
+        .to_string();
+    let report: serde_json::Value = serde_json::from_str(&ok(
+        dir,
+        url,
+        &["run", "--as-of", &later, "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(report["by_channel"]["email"], 1, "{report}");
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[2]["rcpt_tos"][0], "di@globex.de");
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m["rcpt_tos"][0] == "ann@acme.com")
+            .count()
+            == 1,
+        "Ann got her first email only"
+    );
 
     // The suppression list and holds reach the guard.
     ok(

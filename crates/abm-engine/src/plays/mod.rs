@@ -218,9 +218,17 @@ pub(crate) fn people_of(
     account: &PlayAccount,
 ) -> Result<Vec<Person>, StoreError> {
     let rows = stored::people(store.sql(), account.id)?;
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        listed.push((
+            abm_store::guard_data::is_suppressed(store.sql(), &row.email)?,
+            abm_store::guard_data::hard_bounced(store.sql(), &row.email)?,
+        ));
+    }
     Ok(rows
         .into_iter()
-        .map(|row| {
+        .zip(listed)
+        .map(|(row, (suppressed, hard_bounced))| {
             let role =
                 match crate::team::buying_group::stored_override(row.role_override.as_deref()) {
                     Some(role) => role,
@@ -243,9 +251,9 @@ pub(crate) fn people_of(
                     .lawful_basis
                     .as_deref()
                     .and_then(|text| LawfulBasis::parse(text).ok()),
-                hard_bounced: false,
+                hard_bounced,
                 country,
-                suppressed: false,
+                suppressed,
             };
             Person {
                 row,
@@ -364,6 +372,7 @@ pub fn simulate(
         let account = &enrolment.account;
         let people = people_of(store, &dictionary, setup, account)?;
         let mut facts = account_facts(store, setup, account, &people, now, until)?;
+        run::guard_extras(store.sql(), &mut facts, account.id, now)?;
         let roles: Vec<(i64, Option<BuyingRole>)> = people
             .iter()
             .map(|person| (person.row.contact_id, person.role))

@@ -333,8 +333,8 @@ fn process_due(
     Ok(())
 }
 
-/// The suppression list, bounces and holds, added to the facts from the log.
-fn guard_extras(
+/// The account's holds (do-not-contact, the owner's hold), added to the facts from the log.
+pub(crate) fn guard_extras(
     sql: &mut dyn Sql,
     facts: &mut abm_core::play::guard::AccountFacts,
     account_id: i64,
