@@ -75,6 +75,8 @@ pub(crate) struct Enrolment {
     pub(crate) why: String,
     /// The trigger event's own key (a surge's `topic@week`), so it enrols once.
     pub(crate) event_key: Option<String>,
+    /// When it began (microseconds): a step's condition looks at what happened since.
+    pub(crate) enrolled_at: i64,
 }
 
 /// Which accounts of the TAL a play's trigger and audience take in at `now`.
@@ -175,6 +177,7 @@ fn enrolments(store: &mut dyn Store, play: &Play, now: i64) -> Result<Vec<Enrolm
             topic,
             why,
             event_key,
+            enrolled_at: now,
         });
     }
     Ok(taken)

@@ -44,6 +44,8 @@ pub struct RunReport {
     pub suppressed: u64,
     pub retried: u64,
     pub dead: u64,
+    /// Touches whose step's condition did not hold.
+    pub skipped: u64,
     /// Sent touches per channel.
     pub by_channel: BTreeMap<String, u64>,
     /// Export files written (ad audiences, direct-mail lists, the CRM write-back).
@@ -325,6 +327,7 @@ fn process_due(
                     topic: row.topic.clone(),
                     why: row.why.clone(),
                     event_key: None,
+                    enrolled_at: row.enrolled_at,
                 });
             }
             process_one(store, setup, play, &touch, state, delivery, now, report)?;
@@ -382,6 +385,66 @@ fn process_one(
         return Ok(());
     }
     let person = position.map(|index| &state.people[index]);
+    let step = &play.steps[(touch.step as usize)
+        .saturating_sub(1)
+        .min(play.steps.len() - 1)];
+    // A step's condition: has the person opened, clicked or replied to an email since the
+    // enrolment began?
+    if let (Some(condition), Some(person), true) =
+        (step.condition, person, touch.status != "sending")
+        && let Some(enrolment) = state.enrolments.get(&touch.enrolment_id)
+    {
+        let engaged = store
+            .activities_between(
+                abm_core::AccountId(touch.account_id),
+                enrolment.enrolled_at,
+                now + 1,
+            )?
+            .iter()
+            .any(|activity| {
+                matches!(
+                    activity.kind.as_str(),
+                    "email_open" | "email_click" | "email_reply"
+                ) && activity
+                    .email
+                    .as_deref()
+                    .is_some_and(|email| email.eq_ignore_ascii_case(&person.row.email))
+            });
+        let holds = match condition {
+            abm_core::play::Condition::NotEngaged => !engaged,
+            abm_core::play::Condition::Engaged => engaged,
+        };
+        if !holds {
+            let reason = if engaged {
+                "the person engaged: a step for those who did not"
+            } else {
+                "the person did not engage: a step for those who did"
+            };
+            abm_store::sql::transaction(store.sql(), |sql| {
+                stored::log_decision(
+                    sql,
+                    touch.id,
+                    now,
+                    "skip",
+                    Some("condition"),
+                    Some(reason),
+                    None,
+                )?;
+                stored::update_touch(
+                    sql,
+                    touch.id,
+                    &TouchUpdate {
+                        status: "skipped",
+                        rule: Some("condition"),
+                        reason: Some(reason),
+                        ..TouchUpdate::default()
+                    },
+                )
+            })?;
+            report.skipped += 1;
+            return Ok(());
+        }
+    }
     // A touch a crash left in `sending` was already allowed: it goes again as it was.
     let decision = if touch.status == "sending" {
         Decision::Send
@@ -396,9 +459,6 @@ fn process_one(
             zone: &zone,
         })
     };
-    let step = &play.steps[(touch.step as usize)
-        .saturating_sub(1)
-        .min(play.steps.len() - 1)];
     let Some(enrolment) = state.enrolments.get(&touch.enrolment_id) else {
         return Ok(());
     };
