@@ -321,6 +321,13 @@ fn the_examples_of_abm_init_are_valid_and_listed() {
         .map(|play| play["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["intent-surge-nurture", "qualified-one-to-one"]);
+    // The examples ship paused: nothing runs until the team says so.
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|play| play["paused"] == true)
+    );
     // An empty database: the dry run has nobody to enrol, and says so.
     let out = ok(
         dir,
