@@ -473,16 +473,50 @@ pub enum Keep {
 
 /// Scores the selected accounts of a load as of `as_of`, on every core.
 pub fn assess_all(loaded: &Loaded, config: &ScoringConfig, as_of: i64, keep: Keep) -> Scoring {
-    let day = day_of(as_of);
-    let profile = CustomerProfile::learn(
-        loaded.accounts.iter().map(|account| {
-            (
-                &account.facts,
-                day.is_some_and(|d| account.facts.customer_on(d)),
-            )
-        }),
-        config.fit.profile.min_customers.0,
-    );
+    assess_all_cached(loaded, config, as_of, keep, &mut ProfileCache::default())
+}
+
+/// The customer profile learned for one set of customers, kept while the set stays the same:
+/// scoring a load at several instants (a trend, a replay) learns again only when a customer
+/// was won or lost between two of them.
+#[derive(Default)]
+pub struct ProfileCache {
+    customers: Vec<bool>,
+    profile: Option<CustomerProfile>,
+}
+
+impl ProfileCache {
+    fn profile(&mut self, loaded: &Loaded, config: &ScoringConfig, as_of: i64) -> &CustomerProfile {
+        let day = day_of(as_of);
+        let customers: Vec<bool> = loaded
+            .accounts
+            .iter()
+            .map(|account| day.is_some_and(|d| account.facts.customer_on(d)))
+            .collect();
+        if self.profile.is_none() || customers != self.customers {
+            self.profile = Some(CustomerProfile::learn(
+                loaded
+                    .accounts
+                    .iter()
+                    .zip(&customers)
+                    .map(|(account, &customer)| (&account.facts, customer)),
+                config.fit.profile.min_customers.0,
+            ));
+            self.customers = customers;
+        }
+        self.profile.get_or_insert_with(CustomerProfile::default)
+    }
+}
+
+/// [`assess_all`] with a profile cache shared across instants of the same load.
+pub fn assess_all_cached(
+    loaded: &Loaded,
+    config: &ScoringConfig,
+    as_of: i64,
+    keep: Keep,
+    cache: &mut ProfileCache,
+) -> Scoring {
+    let profile = cache.profile(loaded, config, as_of);
     let mut slots: Vec<Option<ScoredAccount>> = vec![None; loaded.selected.len()];
     let mut work: Vec<(usize, &mut Option<ScoredAccount>)> = loaded
         .selected
@@ -492,7 +526,7 @@ pub fn assess_all(loaded: &Loaded, config: &ScoringConfig, as_of: i64, keep: Kee
         .collect();
     parallel_chunks(&mut work, |part| {
         for (position, slot) in part.iter_mut() {
-            let mut scored = assess_one(config, &profile, &loaded.accounts[*position], as_of);
+            let mut scored = assess_one(config, profile, &loaded.accounts[*position], as_of);
             if keep == Keep::Values {
                 scored.assessment.scores.forget_contributions();
             }
@@ -624,8 +658,9 @@ pub fn replay(
     let mut changes = Vec::new();
     let mut last = None;
     let mut detected = Vec::new();
+    let mut cache = ProfileCache::default();
     for &instant in &instants {
-        let scoring = assess_all(&loaded, config, instant, Keep::Values);
+        let scoring = assess_all_cached(&loaded, config, instant, Keep::Values, &mut cache);
         detected.extend(crate::team::triggers::detect(
             &loaded,
             &config.intent,
@@ -689,9 +724,10 @@ pub fn trend(
     let loaded = load(store, config, now, Some(&[account]))?;
     let step = 7 * MICROS_PER_DAY;
     let mut points = Vec::with_capacity(weeks as usize + 1);
+    let mut cache = ProfileCache::default();
     for k in (0..=i64::from(weeks)).rev() {
         let instant = now - k * step;
-        let scoring = assess_all(&loaded, config, instant, Keep::Values);
+        let scoring = assess_all_cached(&loaded, config, instant, Keep::Values, &mut cache);
         if let Some(scored) = scoring.accounts.iter().find(|scored| scored.id == account) {
             let values = scored.assessment.scores.values();
             points.push(TrendPoint {

@@ -52,9 +52,22 @@ pub fn for_account(
     account: AccountId,
     as_of: i64,
 ) -> Result<AccountBuyingGroup, StoreError> {
+    let loaded = scoring::load(store, scoring_config, as_of, Some(&[account]))?;
+    with_loaded(store, scoring_config, config, account, as_of, &loaded)
+}
+
+/// [`for_account`] over a load that selected this account (the account page has one):
+/// a second load would read every account again.
+pub fn with_loaded(
+    store: &mut dyn Store,
+    scoring_config: &ScoringConfig,
+    config: &PersonaConfig,
+    account: AccountId,
+    as_of: i64,
+    loaded: &scoring::Loaded,
+) -> Result<AccountBuyingGroup, StoreError> {
     let dictionary = TitleDictionary::new(config);
     let people = team::people(store.sql(), Some(account.0))?;
-    let loaded = scoring::load(store, scoring_config, as_of, Some(&[account]))?;
     let state = loaded.selected.first().map(|&position| {
         EngagementState::from_facts(
             &scoring_config.engagement,

@@ -79,6 +79,7 @@ pub fn account_view(
         })
         .unwrap_or_default();
     let scoring = scoring::assess_all(&loaded, config, as_of, scoring::Keep::Contributions);
+    let group = buying_group::with_loaded(store, config, &config.personas, id, as_of, &loaded)?;
     drop(loaded);
     let Some(scored) = scoring.accounts.into_iter().next() else {
         return Ok(None);
@@ -90,7 +91,6 @@ pub fn account_view(
         .as_ref()
         .filter(|entry| entry.status == "approved")
         .and_then(|entry| entry.tier.clone());
-    let group = buying_group::for_account(store, config, &config.personas, id, as_of)?;
     let recent = as_of - i64::from(settings.triggers.recent_days.get()) * MICROS_PER_DAY;
     let triggers: Vec<TriggerRow> = abm_store::team::triggers(store.sql(), Some(id.0), recent)?
         .into_iter()
