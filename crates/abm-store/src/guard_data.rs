@@ -168,3 +168,23 @@ pub fn opt_out(sql: &mut dyn Sql, email: &str) -> Result<u64> {
     )?;
     Ok(contacts)
 }
+
+/// Sets how many emails a person wants at most in 30 days.
+pub fn set_preference(sql: &mut dyn Sql, email: &str, max_per_month: i64, at: i64) -> Result<()> {
+    sql.execute(
+        "INSERT INTO email_preferences (email, max_per_month, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO UPDATE SET max_per_month = excluded.max_per_month, updated_at = excluded.updated_at",
+        &[email.trim().to_lowercase().into(), max_per_month.into(), at.into()],
+    )?;
+    Ok(())
+}
+
+/// How many emails a person wants at most in 30 days, when they said.
+pub fn preference(sql: &mut dyn Sql, email: &str) -> Result<Option<u32>> {
+    sql.query_opt(
+        "SELECT max_per_month FROM email_preferences WHERE email = $1",
+        &[email.trim().to_lowercase().into()],
+    )?
+    .map(|row| row.int(0).map(|n| n.clamp(0, i64::from(u32::MAX)) as u32))
+    .transpose()
+}

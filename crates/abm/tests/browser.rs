@@ -534,6 +534,34 @@ fn sign_in_browse_and_approve_in_chromium() {
     assert!(abm(dir, url, &["suppress", "list"], "").contains(&other));
     let forged = format!("{}x", one_click);
     assert_eq!(http.post(&forged).send().unwrap().status().as_u16(), 400);
+    // The preference page's other choice: fewer emails, which the guard then holds to.
+    let third = view["contacts"][2]["email"].as_str().unwrap().to_owned();
+    let links = abm(
+        dir,
+        url,
+        &["link", &third, "msg-browser-3", "--base", &site],
+        "",
+    );
+    let page_url = links
+        .lines()
+        .find_map(|line| line.strip_prefix("unsubscribe\t"))
+        .unwrap()
+        .to_owned();
+    browser.go(&page_url);
+    browser.click("#fewer");
+    let mut saved = false;
+    for _ in 0..50 {
+        if browser.source().contains("at most 1 email a month") {
+            saved = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(saved, "the preference page did not confirm");
+    assert!(
+        !abm(dir, url, &["suppress", "list"], "").contains(&third),
+        "fewer is not unsubscribed"
+    );
 
     browser.go(&format!("{site}/settings"));
     assert!(browser.source().contains("API tokens"));

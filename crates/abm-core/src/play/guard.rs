@@ -391,6 +391,8 @@ pub struct PersonFacts {
     pub country: Option<String>,
     /// The email or its domain is on the suppression list.
     pub suppressed: bool,
+    /// What the person asked for on the preference page: at most this many emails in 30 days.
+    pub max_emails_per_month: Option<u32>,
 }
 
 /// What the guard knows of the account.
@@ -542,6 +544,32 @@ impl Guard {
                         "a rep has a call or meeting with the account within {} days",
                         self.config.conflict_days.get()
                     ),
+                );
+            }
+        }
+        if let (Some(max), Some(person), Channel::Email) = (
+            ask.person.and_then(|p| p.max_emails_per_month),
+            ask.person,
+            ask.channel,
+        ) {
+            let window = 30 * MICROS_PER_DAY;
+            let mut counted: Vec<i64> = ask
+                .account
+                .sent
+                .iter()
+                .filter(|sent| {
+                    sent.channel == Channel::Email && sent.contact == Some(person.contact_id)
+                })
+                .filter(|sent| sent.at <= ask.at && sent.at > ask.at - window)
+                .map(|sent| sent.at)
+                .collect();
+            let max = (max as usize).max(1);
+            if counted.len() >= max {
+                counted.sort_unstable();
+                return hold(
+                    counted[counted.len() - max] + window,
+                    Rule::FrequencyCap,
+                    format!("the person asked for at most {max} emails a month"),
                 );
             }
         }

@@ -19,6 +19,7 @@ fn person() -> PersonFacts {
         hard_bounced: false,
         country: Some("United States".to_owned()),
         suppressed: false,
+        max_emails_per_month: None,
     }
 }
 
@@ -291,6 +292,38 @@ fn caps_hold_until_the_oldest_touch_leaves_the_window() {
 }
 
 #[test]
+fn a_persons_own_preference_caps_their_email() {
+    let guard = guard();
+    let fewer = PersonFacts {
+        max_emails_per_month: Some(1),
+        ..person()
+    };
+    let account = AccountFacts {
+        sent: vec![Sent {
+            at: WEDNESDAY_3PM - 10 * DAY,
+            channel: Channel::Email,
+            contact: Some(7),
+        }],
+        ..account()
+    };
+    let decision = decide(&guard, Channel::Email, &fewer, &account, WEDNESDAY_3PM);
+    assert_eq!(decision.rule(), Some(Rule::FrequencyCap));
+    assert!(
+        matches!(decision, Decision::Hold { until, .. } if until == WEDNESDAY_3PM + 20 * DAY),
+        "{decision:?}"
+    );
+    // Without the preference the default caps allow it; a task is not an email.
+    assert_eq!(
+        decide(&guard, Channel::Email, &person(), &account, WEDNESDAY_3PM),
+        Decision::Send
+    );
+    assert_eq!(
+        decide(&guard, Channel::Task, &fewer, &account, WEDNESDAY_3PM),
+        Decision::Send
+    );
+}
+
+#[test]
 fn quiet_hours_follow_the_persons_zone() {
     let guard = guard();
     // 15:00 UTC is 02:00 the next morning in Sydney (summer, UTC+11): held until 08:00.
@@ -474,6 +507,7 @@ proptest! {
                 hard_bounced: bounced,
                 country: country.clone(),
                 suppressed,
+                max_emails_per_month: None,
             };
             for channel in &channels {
                 if !channel.reaches_person() {

@@ -226,12 +226,13 @@ pub(crate) fn people_of(
         listed.push((
             abm_store::guard_data::is_suppressed(store.sql(), &row.email)?,
             abm_store::guard_data::hard_bounced(store.sql(), &row.email)?,
+            abm_store::guard_data::preference(store.sql(), &row.email)?,
         ));
     }
     Ok(rows
         .into_iter()
         .zip(listed)
-        .map(|(row, (suppressed, hard_bounced))| {
+        .map(|(row, (suppressed, hard_bounced, max_emails_per_month))| {
             let role =
                 match crate::team::buying_group::stored_override(row.role_override.as_deref()) {
                     Some(role) => role,
@@ -257,6 +258,7 @@ pub(crate) fn people_of(
                 hard_bounced,
                 country,
                 suppressed,
+                max_emails_per_month,
             };
             Person {
                 row,

@@ -372,6 +372,8 @@ fn process_one(
         let email = state.people[index].row.email.clone();
         state.people[index].facts.suppressed = guard_data::is_suppressed(store.sql(), &email)?;
         state.people[index].facts.hard_bounced = guard_data::hard_bounced(store.sql(), &email)?;
+        state.people[index].facts.max_emails_per_month =
+            guard_data::preference(store.sql(), &email)?;
     } else if touch.contact_id.is_some() {
         // The contact is gone (merged or deleted): nothing to reach.
         let update = TouchUpdate {

@@ -54,3 +54,18 @@ pub fn unsubscribe(
     })?;
     Ok(email)
 }
+
+/// The preference page's other choice: fewer emails (at most `max_per_month` in 30 days),
+/// which the guard then holds to. Returns the email.
+pub fn prefer_fewer(
+    store: &mut dyn Store,
+    key: &[u8],
+    token: &str,
+    max_per_month: u32,
+    now: i64,
+) -> Result<String, UnsubscribeError> {
+    let payload = recipient(key, token)?;
+    let email = payload.email.trim().to_lowercase();
+    guard_data::set_preference(store.sql(), &email, i64::from(max_per_month.max(1)), now)?;
+    Ok(email)
+}

@@ -114,3 +114,10 @@ CREATE TABLE audience_members (
     added_at    BIGINT NOT NULL,
     PRIMARY KEY (audience, channel, contact_id)
 );
+
+-- What a person asked for on the preference page: at most this many emails in 30 days.
+CREATE TABLE email_preferences (
+    email          TEXT PRIMARY KEY,
+    max_per_month  INTEGER NOT NULL,
+    updated_at     BIGINT NOT NULL
+);

@@ -41,6 +41,7 @@ pub fn routes() -> axum::Router<AppState> {
             "/u/{token}",
             get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe),
         )
+        .route("/u/{token}/fewer", post(unsubscribe::fewer))
         .route("/settings", get(settings::settings))
         .route("/settings/users", post(settings::user_form))
         .route("/settings/tokens", post(settings::token_form))
@@ -87,6 +88,17 @@ pub fn page(title: &str, caller: Option<&Caller>, body: &str) -> Html<String> {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font:14px system-ui,sans-serif;margin:0;color:#222}}header{{display:flex;gap:1.5em;align-items:center;padding:.6em 1.2em;background:#1d3557;color:#fff}}header a{{color:#fff;text-decoration:none}}main{{padding:1em 1.2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-align:right}}.user{{margin-left:auto}}.why li{{margin:.2em 0}}</style></head>
 <body><header><strong>abm</strong><a href="/accounts">Accounts</a><a href="/tal">Target accounts</a><a href="/my-day">My day</a><a href="/plays">Plays</a><a href="/settings">Settings</a>{user}</header><main>{body}</main></body></html>"#,
+        escape(title)
+    ))
+}
+
+/// A page for people outside the team (an email's recipient): no navigation to the app.
+pub fn public_page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:15px system-ui,sans-serif;margin:3em auto;max-width:36em;padding:0 1em;color:#222}}button{{font:inherit;padding:.3em .8em}}</style></head>
+<body><main>{body}</main></body></html>"#,
         escape(title)
     ))
 }
