@@ -61,7 +61,31 @@ pub fn load(
     until: i64,
     only: Option<&[AccountId]>,
 ) -> Result<Loaded, StoreError> {
-    let mut accounts = store.scoring_accounts()?;
+    let accounts = store.scoring_accounts()?;
+    load_from(store, config, until, only, accounts)
+}
+
+/// One account's facts alone (`None` when no account has this id): what a page needs when
+/// the customer profile comes from a [`ProfileStore`] instead of from every account.
+pub fn load_one(
+    store: &mut dyn Store,
+    config: &ScoringConfig,
+    until: i64,
+    id: AccountId,
+) -> Result<Option<Loaded>, StoreError> {
+    let Some(account) = store.scoring_account(id)? else {
+        return Ok(None);
+    };
+    load_from(store, config, until, Some(&[id]), vec![account]).map(Some)
+}
+
+fn load_from(
+    store: &mut dyn Store,
+    config: &ScoringConfig,
+    until: i64,
+    only: Option<&[AccountId]>,
+    mut accounts: Vec<ScoringAccount>,
+) -> Result<Loaded, StoreError> {
     let index: FastMap<i64, u32> = accounts
         .iter()
         .enumerate()
@@ -517,6 +541,106 @@ pub fn assess_all_cached(
     cache: &mut ProfileCache,
 ) -> Scoring {
     let profile = cache.profile(loaded, config, as_of);
+    assess_with(loaded, config, as_of, keep, profile)
+}
+
+/// Customer profiles by day, learned from every account and kept until accounts or
+/// opportunities are imported again (the store's [`Store::profile_version`]). A page that
+/// scores one account then reads that account alone ([`load_one`]) instead of all of them.
+#[derive(Default)]
+pub struct ProfileStore {
+    entries: std::sync::Mutex<(i64, HashMap<i64, Arc<CustomerProfile>>)>,
+}
+
+impl std::fmt::Debug for ProfileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileStore").finish_non_exhaustive()
+    }
+}
+
+impl ProfileStore {
+    /// The profiles as of each instant (by its UTC day), learning what is missing from one
+    /// load of every account.
+    pub fn profiles(
+        &self,
+        store: &mut dyn Store,
+        config: &ScoringConfig,
+        instants: &[i64],
+    ) -> Result<Vec<Arc<CustomerProfile>>, StoreError> {
+        let version = store.profile_version()?;
+        let day = |instant: i64| instant.div_euclid(MICROS_PER_DAY);
+        let missing: Vec<i64> = {
+            let mut guard = match self.entries.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if guard.0 != version {
+                *guard = (version, HashMap::new());
+            }
+            instants
+                .iter()
+                .copied()
+                .filter(|&instant| !guard.1.contains_key(&day(instant)))
+                .collect()
+        };
+        if !missing.is_empty() {
+            let latest = missing.iter().copied().max().unwrap_or(0);
+            let loaded = load(store, config, latest, Some(&[]))?;
+            let mut cache = ProfileCache::default();
+            let learned: Vec<(i64, Arc<CustomerProfile>)> = missing
+                .iter()
+                .map(|&instant| {
+                    (
+                        day(instant),
+                        Arc::new(cache.profile(&loaded, config, instant).clone()),
+                    )
+                })
+                .collect();
+            let mut guard = match self.entries.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if guard.0 == version {
+                // Old days are rarely asked again: keep the cache small.
+                if guard.1.len() > 400 {
+                    guard.1.clear();
+                }
+                guard.1.extend(learned);
+            }
+        }
+        let guard = match self.entries.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut out = Vec::with_capacity(instants.len());
+        for &instant in instants {
+            match guard.1.get(&day(instant)) {
+                Some(profile) => out.push(Arc::clone(profile)),
+                // Another import raced this one: learn it here, uncached.
+                None => {
+                    drop(guard);
+                    let loaded = load(store, config, instant, Some(&[]))?;
+                    return Ok(instants
+                        .iter()
+                        .map(|&at| {
+                            Arc::new(ProfileCache::default().profile(&loaded, config, at).clone())
+                        })
+                        .collect());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Scores the selected accounts of a load as of `as_of` with a profile given.
+pub fn assess_with(
+    loaded: &Loaded,
+    config: &ScoringConfig,
+    as_of: i64,
+    keep: Keep,
+    profile: &CustomerProfile,
+) -> Scoring {
     let mut slots: Vec<Option<ScoredAccount>> = vec![None; loaded.selected.len()];
     let mut work: Vec<(usize, &mut Option<ScoredAccount>)> = loaded
         .selected
@@ -720,14 +844,27 @@ pub fn trend(
     account: AccountId,
     now: i64,
     weeks: u32,
+    profiles: Option<&ProfileStore>,
 ) -> Result<Vec<TrendPoint>, StoreError> {
-    let loaded = load(store, config, now, Some(&[account]))?;
     let step = 7 * MICROS_PER_DAY;
+    let instants: Vec<i64> = (0..=i64::from(weeks))
+        .rev()
+        .map(|k| now - k * step)
+        .collect();
+    let (loaded, learned) = match profiles {
+        Some(profiles) => match load_one(store, config, now, account)? {
+            Some(loaded) => (loaded, Some(profiles.profiles(store, config, &instants)?)),
+            None => return Ok(Vec::new()),
+        },
+        None => (load(store, config, now, Some(&[account]))?, None),
+    };
     let mut points = Vec::with_capacity(weeks as usize + 1);
     let mut cache = ProfileCache::default();
-    for k in (0..=i64::from(weeks)).rev() {
-        let instant = now - k * step;
-        let scoring = assess_all_cached(&loaded, config, instant, Keep::Values, &mut cache);
+    for (index, &instant) in instants.iter().enumerate() {
+        let scoring = match learned.as_ref().and_then(|learned| learned.get(index)) {
+            Some(profile) => assess_with(&loaded, config, instant, Keep::Values, profile),
+            None => assess_all_cached(&loaded, config, instant, Keep::Values, &mut cache),
+        };
         if let Some(scored) = scoring.accounts.iter().find(|scored| scored.id == account) {
             let values = scored.assessment.scores.values();
             points.push(TrendPoint {

@@ -127,6 +127,21 @@ pub trait Store {
 
     /// Every account with the firmographics scoring reads and its count of contacts.
     fn scoring_accounts(&mut self) -> Result<Vec<ScoringAccount>>;
+    /// One account as [`Store::scoring_accounts`] reads it.
+    fn scoring_account(&mut self, id: AccountId) -> Result<Option<ScoringAccount>>;
+    /// The version of what the customer profile is learned from: it changes with every
+    /// import of accounts or opportunities (a cache of profiles is keyed by it).
+    fn profile_version(&mut self) -> Result<i64> {
+        Ok(self
+            .sql()
+            .query_opt(
+                "SELECT COALESCE(MAX(id), 0) FROM imports WHERE kind IN ('accounts', 'opportunities')",
+                &[],
+            )?
+            .map(|row| row.int(0))
+            .transpose()?
+            .unwrap_or(0))
+    }
     /// A second connection to the same database, for a scan on another thread.
     fn reopen(&self) -> Result<Box<dyn Store + Send>>;
     /// An account's latest activities, newest first (its timeline).

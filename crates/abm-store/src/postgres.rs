@@ -200,6 +200,10 @@ impl Store for PostgresStore {
         scores::accounts(&mut self.client)
     }
 
+    fn scoring_account(&mut self, id: AccountId) -> Result<Option<crate::ScoringAccount>> {
+        scores::account(&mut self.client, id)
+    }
+
     fn reopen(&self) -> Result<Box<dyn Store + Send>> {
         Ok(Box::new(PostgresStore::open(&self.url)?))
     }

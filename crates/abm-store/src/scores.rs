@@ -121,6 +121,15 @@ pub(crate) fn accounts_query(technologies: &str) -> String {
     )
 }
 
+/// [`accounts_query`] for one account (`{p}` is the backend's first placeholder).
+pub(crate) fn account_query(technologies: &str, p: &str) -> String {
+    format!(
+        "SELECT a.id, a.domain, a.name, a.owner, a.industry, a.employees, a.revenue, a.country, a.region, {technologies}, a.account_type, \
+                (SELECT COUNT(*) FROM contacts c WHERE c.account_id = a.id) \
+         FROM accounts a WHERE a.id = {p}"
+    )
+}
+
 /// The raw columns of [`accounts_query`], turned into a [`ScoringAccount`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn scoring_account(

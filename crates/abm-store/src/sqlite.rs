@@ -460,6 +460,10 @@ impl Store for SqliteStore {
         scores::accounts(&self.connection)
     }
 
+    fn scoring_account(&mut self, id: AccountId) -> Result<Option<crate::ScoringAccount>> {
+        scores::account(&self.connection, id)
+    }
+
     fn recent_activities(
         &mut self,
         account: AccountId,

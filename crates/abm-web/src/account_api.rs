@@ -293,6 +293,7 @@ pub(crate) async fn trend_points(
 ) -> Result<Vec<abm_engine::scoring::TrendPoint>, Problem> {
     let account = account_ref(state, domain).await?;
     let scoring = state.settings().scoring.clone();
+    let shared = state.clone();
     Ok(state
         .with_store(move |store| {
             abm_engine::scoring::trend(
@@ -301,6 +302,7 @@ pub(crate) async fn trend_points(
                 abm_core::AccountId(account.id),
                 jiff::Timestamp::now().as_microsecond(),
                 weeks,
+                Some(shared.profiles()),
             )
         })
         .await??)

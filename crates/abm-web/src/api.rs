@@ -313,6 +313,7 @@ pub(crate) async fn view_of(
     })?;
     let settings = state.settings().clone();
     let shown = domain.to_string();
+    let shared = state.clone();
     let view = state
         .with_store(move |store| {
             abm_engine::team::view::account_view(
@@ -321,6 +322,7 @@ pub(crate) async fn view_of(
                     scoring: &settings.scoring,
                     triggers: &settings.triggers,
                     why_us: &settings.why_us,
+                    profiles: Some(shared.profiles()),
                 },
                 &domain,
                 None,

@@ -55,6 +55,8 @@ struct Inner {
     reverse_ip: Option<abm_engine::reverse_ip::ReverseIp>,
     /// Signs email open and click links; shared by every node through the store.
     link_key: Vec<u8>,
+    /// Customer profiles by day, so an account's page reads that account alone.
+    profiles: abm_engine::scoring::ProfileStore,
 }
 
 /// Why the server could not start.
@@ -113,6 +115,7 @@ impl AppState {
                 collector,
                 reverse_ip,
                 link_key,
+                profiles: abm_engine::scoring::ProfileStore::default(),
             }),
         })
     }
@@ -126,6 +129,10 @@ impl AppState {
     }
 
     /// The key of signed email links (open pixel, click redirect).
+    pub fn profiles(&self) -> &abm_engine::scoring::ProfileStore {
+        &self.inner.profiles
+    }
+
     pub fn link_key(&self) -> &[u8] {
         &self.inner.link_key
     }

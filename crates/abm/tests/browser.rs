@@ -465,6 +465,40 @@ fn sign_in_browse_and_approve_in_chromium() {
             .all(|task| task["account"] != strategic.as_str()),
         "{open}"
     );
+    // The server scores an account page from a cached customer profile and that account
+    // alone; the CLI from every account: the same scores, contributions included.
+    let token = abm(
+        dir,
+        url,
+        &[
+            "token",
+            "create",
+            "admin@ourco.com",
+            "--as",
+            "admin@ourco.com",
+        ],
+        "",
+    )
+    .trim()
+    .to_owned();
+    for _ in 0..2 {
+        let served: Value = http
+            .get(format!("{site}/api/v1/accounts/{other}"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let local: Value =
+            serde_json::from_str(&abm(dir, url, &["account", &other, "--format", "json"], ""))
+                .unwrap();
+        assert_eq!(served["scores"], local["scores"], "{served}");
+        assert!(
+            local["scores"]["fit"]["contributions"]
+                .to_string()
+                .contains("customers")
+        );
+    }
     // Plays: the play with its per-step results.
     browser.go(&format!("{site}/plays"));
     let plays = browser.source();

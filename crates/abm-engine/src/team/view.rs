@@ -44,6 +44,9 @@ pub struct ViewSettings<'a> {
     pub scoring: &'a ScoringConfig,
     pub triggers: &'a TriggerConfig,
     pub why_us: &'a WhyUsConfig,
+    /// Customer profiles kept between calls (a server's): the view then reads this account
+    /// alone; without, it reads every account to learn the profile.
+    pub profiles: Option<&'a scoring::ProfileStore>,
 }
 
 /// The view of the account owning `domain` as of `as_of` (default: when it was last scored,
@@ -66,7 +69,16 @@ pub fn account_view(
         (None, Some(stored)) => stored.scored_at,
         (None, None) => now,
     };
-    let loaded = scoring::load(store, config, as_of, Some(&[id]))?;
+    let (loaded, profile) = match settings.profiles {
+        Some(profiles) => {
+            let Some(loaded) = scoring::load_one(store, config, as_of, id)? else {
+                return Ok(None);
+            };
+            let profile = profiles.profiles(store, config, &[as_of])?.pop();
+            (loaded, profile)
+        }
+        None => (scoring::load(store, config, as_of, Some(&[id]))?, None),
+    };
     let topics = loaded
         .selected
         .first()
@@ -78,7 +90,16 @@ pub fn account_view(
             )
         })
         .unwrap_or_default();
-    let scoring = scoring::assess_all(&loaded, config, as_of, scoring::Keep::Contributions);
+    let scoring = match &profile {
+        Some(profile) => scoring::assess_with(
+            &loaded,
+            config,
+            as_of,
+            scoring::Keep::Contributions,
+            profile,
+        ),
+        None => scoring::assess_all(&loaded, config, as_of, scoring::Keep::Contributions),
+    };
     let group = buying_group::with_loaded(store, config, &config.personas, id, as_of, &loaded)?;
     drop(loaded);
     let Some(scored) = scoring.accounts.into_iter().next() else {

@@ -36,6 +36,29 @@ pub(super) fn accounts(client: &mut Client) -> Result<Vec<ScoringAccount>> {
         .collect())
 }
 
+pub(super) fn account(client: &mut Client, id: AccountId) -> Result<Option<ScoringAccount>> {
+    let row = client.query_opt(
+        &scores::account_query("a.technologies::text", "$1"),
+        &[&id.0],
+    )?;
+    Ok(row.map(|row| {
+        scores::scoring_account(
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+            row.get(6),
+            row.get(7),
+            row.get(8),
+            row.get::<_, &str>(9),
+            row.get(10),
+            row.get(11),
+        )
+    }))
+}
+
 fn micros(timestamp: Timestamp) -> i64 {
     timestamp.as_microsecond()
 }

@@ -9,7 +9,7 @@ use crate::{Result, StoreError};
 use abm_core::AccountId;
 use abm_core::score::facts::{IntentWeek, OpportunityFact};
 use abm_core::score::{ScoreValues, Stage};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// A text column borrowed from the row; a non-text value is corrupt data, not a panic.
 fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r str>> {
@@ -44,6 +44,30 @@ pub(super) fn accounts(connection: &Connection) -> Result<Vec<ScoringAccount>> {
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn account(connection: &Connection, id: AccountId) -> Result<Option<ScoringAccount>> {
+    let mut statement =
+        connection.prepare_cached(&scores::account_query("a.technologies", "?1"))?;
+    let found = statement
+        .query_row([id.0], |row| {
+            Ok(scores::scoring_account(
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+                row.get(8)?,
+                &row.get::<_, String>(9)?,
+                row.get(10)?,
+                row.get(11)?,
+            ))
+        })
+        .optional()?;
+    Ok(found)
 }
 
 pub(super) fn activities(

@@ -377,6 +377,7 @@ pub fn run_account(context: &Context, args: &AccountArgs) -> Result<ExitCode> {
         scoring: &config,
         triggers: &full_config.triggers,
         why_us: &full_config.why_us,
+        profiles: None,
     };
     let Some(view) = abm_engine::team::view::account_view(
         store.as_mut(),
