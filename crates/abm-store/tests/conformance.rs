@@ -563,6 +563,22 @@ fn scores_and_stage_changes_are_stored_alike() {
             [(None, Stage::Aware), (Some(Stage::Aware), Stage::Engaged)]
         );
         assert_eq!(accounts[0].facts.employees, Some(1200));
+        // One account read alone is the same as in the list of all.
+        let one = store.scoring_account(id).unwrap().unwrap();
+        assert_eq!(one.domain, accounts[0].domain);
+        assert_eq!(one.facts.industry, accounts[0].facts.industry);
+        assert_eq!(one.facts.technologies, accounts[0].facts.technologies);
+        assert_eq!(one.facts.employees, accounts[0].facts.employees);
+        assert!(
+            store
+                .scoring_account(AccountId(id.0 + 1000))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store.profile_version().unwrap() > 0,
+            "an accounts import was recorded"
+        );
         let firmographics = accounts.first().map(|a| {
             (
                 a.domain.clone(),
