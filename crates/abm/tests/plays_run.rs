@@ -582,3 +582,30 @@ fn a_failing_webhook_is_retried_then_dead_lettered() {
     assert_eq!(dead, 2, "both alerts end on the dead-letter list");
     assert_eq!(hooks.bodies().len(), 12, "six attempts each");
 }
+
+/// A paused play enrols nobody and sends nothing; resumed, it runs.
+#[test]
+fn a_paused_play_sends_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    let url = "sqlite://./abm.db";
+    let smtp = Smtp::start(dir, &[]);
+    let hooks = Hooks::start(vec![]);
+    let config = config(smtp.port, hooks.port);
+    write(
+        dir,
+        "abm.toml",
+        &config.replace("name = \"hello\"\n", "name = \"hello\"\npaused = true\n"),
+    );
+    world(dir, url);
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(dir, url, &["run", "--format", "json"])).unwrap();
+    assert_eq!(report["enrolled"], 0, "{report}");
+    assert_eq!(report["sent"], 0, "{report}");
+    assert!(smtp.messages().is_empty());
+    write(dir, "abm.toml", &config);
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(dir, url, &["run", "--format", "json"])).unwrap();
+    assert_eq!(report["enrolled"], 2, "{report}");
+    assert_eq!(smtp.messages().len(), 2);
+}

@@ -296,7 +296,8 @@ fn process_due(
             break;
         }
         for touch in fresh {
-            let Some(play) = setup.play(&touch.play) else {
+            // A paused play sends nothing: its touches wait, planned, until it resumes.
+            let Some(play) = setup.play(&touch.play).filter(|play| !play.paused) else {
                 continue;
             };
             let Some(account) = accounts.get(&touch.account_id) else {

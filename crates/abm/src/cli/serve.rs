@@ -58,7 +58,7 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     eprintln!("abm serving on http://{} (Ctrl-C stops)", args.bind);
-    if args.run_every > 0 && !config.plays.is_empty() {
+    if args.run_every > 0 && config.plays.iter().any(|play| !play.paused) {
         spawn_scheduler(url.to_owned(), config, args.run_every)?;
     }
     // Spawned, not run by block_on: the accept loop then runs on the worker threads instead
