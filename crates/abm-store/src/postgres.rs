@@ -17,6 +17,22 @@ use abm_core::{
 use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use std::io::Write;
 
+/// A row of the timeline queries (id, kind, occurred_at, email, url, topic, campaign, channel,
+/// visitor).
+fn timeline_row(row: &postgres::Row) -> Result<crate::TimelineActivity> {
+    Ok(crate::TimelineActivity {
+        id: row.try_get(0)?,
+        kind: row.try_get(1)?,
+        occurred_at: row.try_get(2)?,
+        email: row.try_get(3)?,
+        url: row.try_get(4)?,
+        topic: row.try_get(5)?,
+        campaign: row.try_get(6)?,
+        channel: row.try_get(7)?,
+        visitor: row.try_get(8)?,
+    })
+}
+
 const MIGRATIONS: &[(i64, &str)] = &[
     (
         1,
@@ -338,21 +354,7 @@ impl Store for PostgresStore {
              FROM activities WHERE account_id = $1 ORDER BY occurred_at DESC, seq DESC LIMIT $2",
             &[&account.0, &i64::from(limit)],
         )?;
-        rows.iter()
-            .map(|row| {
-                Ok(crate::TimelineActivity {
-                    id: row.try_get(0)?,
-                    kind: row.try_get(1)?,
-                    occurred_at: row.try_get(2)?,
-                    email: row.try_get(3)?,
-                    url: row.try_get(4)?,
-                    topic: row.try_get(5)?,
-                    campaign: row.try_get(6)?,
-                    channel: row.try_get(7)?,
-                    visitor: row.try_get(8)?,
-                })
-            })
-            .collect()
+        rows.iter().map(timeline_row).collect()
     }
 
     fn activities_between(
@@ -369,21 +371,7 @@ impl Store for PostgresStore {
              ORDER BY occurred_at, seq",
             &[&account.0, &from, &until],
         )?;
-        rows.iter()
-            .map(|row| {
-                Ok(crate::TimelineActivity {
-                    id: row.try_get(0)?,
-                    kind: row.try_get(1)?,
-                    occurred_at: row.try_get(2)?,
-                    email: row.try_get(3)?,
-                    url: row.try_get(4)?,
-                    topic: row.try_get(5)?,
-                    campaign: row.try_get(6)?,
-                    channel: row.try_get(7)?,
-                    visitor: row.try_get(8)?,
-                })
-            })
-            .collect()
+        rows.iter().map(timeline_row).collect()
     }
 
     fn activity_count_for(&mut self, account: AccountId) -> Result<u64> {

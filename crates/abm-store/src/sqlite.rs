@@ -38,6 +38,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_plays.sql")),
 ];
 
+/// A row of the timeline queries (id, kind, occurred_at, email, url, topic, campaign, channel,
+/// visitor).
+fn timeline_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<crate::TimelineActivity> {
+    Ok(crate::TimelineActivity {
+        id: row.get(0)?,
+        kind: row.get(1)?,
+        occurred_at: row.get(2)?,
+        email: row.get(3)?,
+        url: row.get(4)?,
+        topic: row.get(5)?,
+        campaign: row.get(6)?,
+        channel: row.get(7)?,
+        visitor: row.get(8)?,
+    })
+}
+
 /// The trigger that keeps `activity_timeline` current for rows inserted one by one; the bulk
 /// lane drops it and writes the timeline itself. Identical to the line in migration 2.
 const TIMELINE_INSERT_TRIGGER: &str =
@@ -475,19 +491,7 @@ impl Store for SqliteStore {
              WHERE t.account_id = ?1 ORDER BY t.occurred_at DESC, t.seq DESC LIMIT ?2",
         )?;
         let rows = statement
-            .query_map(params![account.0, limit], |row| {
-                Ok(crate::TimelineActivity {
-                    id: row.get(0)?,
-                    kind: row.get(1)?,
-                    occurred_at: row.get(2)?,
-                    email: row.get(3)?,
-                    url: row.get(4)?,
-                    topic: row.get(5)?,
-                    campaign: row.get(6)?,
-                    channel: row.get(7)?,
-                    visitor: row.get(8)?,
-                })
-            })?
+            .query_map(params![account.0, limit], timeline_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -505,19 +509,7 @@ impl Store for SqliteStore {
              ORDER BY t.occurred_at, t.seq",
         )?;
         let rows = statement
-            .query_map(params![account.0, from, until], |row| {
-                Ok(crate::TimelineActivity {
-                    id: row.get(0)?,
-                    kind: row.get(1)?,
-                    occurred_at: row.get(2)?,
-                    email: row.get(3)?,
-                    url: row.get(4)?,
-                    topic: row.get(5)?,
-                    campaign: row.get(6)?,
-                    channel: row.get(7)?,
-                    visitor: row.get(8)?,
-                })
-            })?
+            .query_map(params![account.0, from, until], timeline_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

@@ -369,13 +369,9 @@ fn process_one(
     let position = touch
         .contact_id
         .and_then(|id| state.people.iter().position(|p| p.row.contact_id == id));
-    if let Some(index) = position {
-        let email = state.people[index].row.email.clone();
-        state.people[index].facts.suppressed = guard_data::is_suppressed(store.sql(), &email)?;
-        state.people[index].facts.hard_bounced = guard_data::hard_bounced(store.sql(), &email)?;
-        state.people[index].facts.max_emails_per_month =
-            guard_data::preference(store.sql(), &email)?;
-    } else if touch.contact_id.is_some() {
+    // The person's suppression, bounce and preference were read with them this run
+    // (`people_of`); a bounce met during the run is added to their facts where it happens.
+    if position.is_none() && touch.contact_id.is_some() {
         // The contact is gone (merged or deleted): nothing to reach.
         let update = TouchUpdate {
             status: "suppressed",
@@ -526,6 +522,11 @@ fn process_one(
                 }
                 Outcome::Taken => {}
                 Outcome::Suppressed(rule, reason) => {
+                    if rule == Rule::HardBounce
+                        && let Some(index) = position
+                    {
+                        state.people[index].facts.hard_bounced = true;
+                    }
                     suppress(store.sql(), touch.id, now, rule, &reason)?;
                     report.suppressed += 1;
                 }

@@ -25,24 +25,27 @@ fn bytes<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r [u8]
         .map_err(|error| StoreError::Corrupt(format!("column {index}: {error}")))
 }
 
+/// A row of `accounts_query` or `account_query`.
+fn scoring_account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ScoringAccount> {
+    Ok(scores::scoring_account(
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        &row.get::<_, String>(9)?,
+        row.get(10)?,
+        row.get(11)?,
+    ))
+}
+
 pub(super) fn accounts(connection: &Connection) -> Result<Vec<ScoringAccount>> {
     let mut statement = connection.prepare(&scores::accounts_query("a.technologies"))?;
-    let rows = statement.query_map([], |row| {
-        Ok(scores::scoring_account(
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            row.get(5)?,
-            row.get(6)?,
-            row.get(7)?,
-            row.get(8)?,
-            &row.get::<_, String>(9)?,
-            row.get(10)?,
-            row.get(11)?,
-        ))
-    })?;
+    let rows = statement.query_map([], scoring_account_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -50,22 +53,7 @@ pub(super) fn account(connection: &Connection, id: AccountId) -> Result<Option<S
     let mut statement =
         connection.prepare_cached(&scores::account_query("a.technologies", "?1"))?;
     let found = statement
-        .query_row([id.0], |row| {
-            Ok(scores::scoring_account(
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-                &row.get::<_, String>(9)?,
-                row.get(10)?,
-                row.get(11)?,
-            ))
-        })
+        .query_row([id.0], scoring_account_row)
         .optional()?;
     Ok(found)
 }
