@@ -13,6 +13,7 @@ pub mod persona;
 pub mod personalize;
 pub mod plan;
 pub mod play;
+pub mod report;
 pub mod reverse_ip;
 pub mod score;
 pub mod tal;

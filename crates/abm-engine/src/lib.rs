@@ -9,8 +9,11 @@
 
 pub mod backtest;
 pub mod plays;
+pub mod report_tables;
+pub mod reports;
 pub mod reverse_ip;
 pub mod scoring;
+pub mod stream;
 pub mod team;
 pub mod tracking;
 pub mod tune;

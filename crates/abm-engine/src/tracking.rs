@@ -10,7 +10,7 @@
 
 use abm_core::identity::FreeMailDomains;
 use abm_core::{AccountId, Activity, ContactId, Domain, Email, Lead};
-use abm_store::tracking::{self, VisitorRecord};
+use abm_store::tracking::{self, VisitorRecord, VisitorWrite};
 use abm_store::{
     ActivityRow, ImportFigures, ImportRecord, ImportTransaction, LeadOrigin, SourceLine, Store,
     StoreError,
@@ -59,7 +59,8 @@ pub struct Recorded {
     pub touched: Vec<AccountId>,
 }
 
-/// Records a batch, all or nothing.
+/// Records a batch, all or nothing. The batch's visitors are read together first and written
+/// together last, a few statements for the whole batch rather than two per event.
 pub fn record(
     store: &mut dyn Store,
     events: &[TrackedEvent],
@@ -76,17 +77,14 @@ pub fn record(
         started_at,
         expected_rows: 0,
     })?;
-    let mut visitors: BTreeMap<String, Visitor> = BTreeMap::new();
+    let mut visitors = stored_visitors(transaction.as_mut(), events)?;
+    // The account owning each network's domain, asked once a batch.
+    let mut network_owners: BTreeMap<Domain, Option<AccountId>> = BTreeMap::new();
     let mut rows = Vec::with_capacity(events.len());
     let mut touched = BTreeSet::new();
     for (index, event) in events.iter().enumerate() {
         let mut visitor = match &event.visitor {
-            Some(id) => Some(visitor_entry(
-                &mut visitors,
-                transaction.as_mut(),
-                id,
-                event.at,
-            )?),
+            Some(id) => Some(visitor_entry(&mut visitors, id, event.at)?),
             None => None,
         };
         if let Some(visitor) = visitor.as_deref_mut() {
@@ -110,8 +108,19 @@ pub fn record(
                 visitor.link = true;
                 recorded.identified += 1;
             } else if visitor.record.identified_by.as_deref() != Some("identify") {
+                let owner = match &event.network {
+                    Some(network) => match network_owners.get(&network.domain) {
+                        Some(owner) => *owner,
+                        None => {
+                            let owner = transaction.account_owning(&network.domain)?;
+                            network_owners.insert(network.domain.clone(), owner);
+                            owner
+                        }
+                    },
+                    None => None,
+                };
                 if let Some(network) = &event.network
-                    && let Some(account) = transaction.account_owning(&network.domain)?
+                    && let Some(account) = owner
                 {
                     let record = &mut visitor.record;
                     record.account_id = Some(account.0);
@@ -182,8 +191,20 @@ pub fn record(
     }
     {
         let mut sql = transaction.sql()?;
+        // A visitor whose identity this batch changed is written whole; the others (new
+        // ones, and returning ones as they were) only with their visits.
+        let mut whole = Vec::new();
+        let mut visits = Vec::with_capacity(visitors.len());
         for visitor in visitors.values() {
-            tracking::save_visitor(sql.as_mut(), &visitor.record)?;
+            if visitor.identity_changed() {
+                whole.push(&visitor.record);
+            } else {
+                visits.push(&visitor.record);
+            }
+        }
+        tracking::save_visitors(sql.as_mut(), &whole, VisitorWrite::Whole)?;
+        tracking::save_visitors(sql.as_mut(), &visits, VisitorWrite::Visits)?;
+        for visitor in visitors.values() {
             if visitor.link {
                 recorded.linked += tracking::link_visitor_activities(
                     sql.as_mut(),
@@ -209,35 +230,83 @@ pub fn record(
 /// A visitor as this batch sees it.
 struct Visitor {
     record: VisitorRecord,
+    /// The record as stored before this batch; `None` for a new visitor.
+    stored: Option<VisitorRecord>,
     /// Identified in this batch: its anonymous events join the contact and account.
     link: bool,
     tried_contact: bool,
 }
 
+impl Visitor {
+    /// The visitor's account, contact, email or identification differs from what is stored
+    /// (nothing, for a new visitor).
+    fn identity_changed(&self) -> bool {
+        let identity = |record: &VisitorRecord| {
+            (
+                record.account_id,
+                record.contact_id,
+                record.email.clone(),
+                record.identified_by.clone(),
+                record.confidence.map(f64::to_bits),
+                record.organization.clone(),
+            )
+        };
+        let stored = self.stored.as_ref().map(identity);
+        let unknown = (None, None, None, None, None, None);
+        identity(&self.record) != stored.unwrap_or(unknown)
+    }
+}
+
+/// The batch's visitors as stored, read in a few statements.
+fn stored_visitors(
+    transaction: &mut dyn ImportTransaction,
+    events: &[TrackedEvent],
+) -> Result<BTreeMap<String, Visitor>, StoreError> {
+    let ids: Vec<&str> = events
+        .iter()
+        .filter_map(|event| event.visitor.as_deref())
+        .collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let stored = tracking::visitors(transaction.sql()?.as_mut(), &ids)?;
+    Ok(stored
+        .into_iter()
+        .map(|record| {
+            let visitor = Visitor {
+                stored: Some(record.clone()),
+                record,
+                link: false,
+                tried_contact: false,
+            };
+            (visitor.record.id.clone(), visitor)
+        })
+        .collect())
+}
+
+/// The batch's visitor `id`: as stored, or new (first seen `at`).
 fn visitor_entry<'a>(
     visitors: &'a mut BTreeMap<String, Visitor>,
-    transaction: &mut dyn ImportTransaction,
     id: &str,
     at: i64,
 ) -> Result<&'a mut Visitor, StoreError> {
     if !visitors.contains_key(id) {
-        let stored = tracking::visitor(transaction.sql()?.as_mut(), id)?;
-        let record = stored.unwrap_or_else(|| VisitorRecord {
-            id: id.to_owned(),
-            first_seen: at,
-            last_seen: at,
-            events: 0,
-            account_id: None,
-            contact_id: None,
-            email: None,
-            identified_by: None,
-            confidence: None,
-            organization: None,
-        });
         visitors.insert(
             id.to_owned(),
             Visitor {
-                record,
+                record: VisitorRecord {
+                    id: id.to_owned(),
+                    first_seen: at,
+                    last_seen: at,
+                    events: 0,
+                    account_id: None,
+                    contact_id: None,
+                    email: None,
+                    identified_by: None,
+                    confidence: None,
+                    organization: None,
+                },
+                stored: None,
                 link: false,
                 tried_contact: false,
             },

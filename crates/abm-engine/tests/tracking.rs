@@ -268,3 +268,73 @@ fn an_email_open_resolves_by_its_email() {
         assert_eq!(recorded.touched, vec![abm_core::AccountId(acme)]);
     });
 }
+
+#[test]
+fn a_large_batch_counts_each_visitor_once_and_stores_a_repeated_event_once() {
+    on_both_backends(|store| {
+        let (acme, _) = seed(store);
+        // Jane was identified earlier; her next visit keeps her identity.
+        let jane = "vjvjvjvjvjvjvjvj";
+        run(store, &[identify(jane, "jane@acme.com", T0)]);
+        // 200 visitors, more than one statement reads or writes; each visits twice, and
+        // the first event comes again (a retried beacon) in the same batch.
+        let mut events = Vec::new();
+        for round in 0..2 {
+            for number in 0..200 {
+                let visitor = format!("visitor{number:09}");
+                events.push(view(
+                    &format!("r{round}v{number:06}"),
+                    &visitor,
+                    T0 + 10 + round,
+                ));
+            }
+        }
+        events.push(view("r0v000000", "visitor000000000", T0 + 10));
+        events.push(view("jane0001", jane, T0 + 20));
+        // A new visitor identifies after two anonymous views in the same batch.
+        events.push(view("late0001", "vlvlvlvlvlvlvlvl", T0 + 30));
+        events.push(view("late0002", "vlvlvlvlvlvlvlvl", T0 + 31));
+        events.push(identify("vlvlvlvlvlvlvlvl", "jane@acme.com", T0 + 32));
+        let recorded = run(store, &events);
+        assert_eq!(
+            (recorded.received, recorded.inserted, recorded.unchanged),
+            (405, 403, 1)
+        );
+        assert_eq!((recorded.identified, recorded.linked), (1, 2));
+        assert_eq!(
+            recorded.anonymous, 403,
+            "the views of unknown visitors, the retried one, and the two before the identify"
+        );
+        assert_eq!(recorded.touched, vec![abm_core::AccountId(acme)]);
+        assert_eq!(
+            store.activity_count_for(abm_core::AccountId(acme)).unwrap(),
+            3
+        );
+
+        let stored = |store: &mut dyn Store, id: &str| {
+            abm_store::tracking::visitor(store.sql(), id)
+                .unwrap()
+                .unwrap()
+        };
+        let first = stored(store, "visitor000000000");
+        assert_eq!((first.first_seen, first.last_seen), (T0 + 10, T0 + 11));
+        assert_eq!(first.events, 3, "two views and the retried one received");
+        assert_eq!(stored(store, "visitor000000199").events, 2);
+        let jane_now = stored(store, jane);
+        assert_eq!(jane_now.account_id, Some(acme));
+        assert_eq!(jane_now.identified_by.as_deref(), Some("identify"));
+        assert_eq!((jane_now.events, jane_now.last_seen), (1, T0 + 20));
+        let late = stored(store, "vlvlvlvlvlvlvlvl");
+        assert_eq!((late.account_id, late.events), (Some(acme), 2));
+        assert!(late.contact_id.is_some());
+
+        // The whole batch again (a retried request): nothing new, visits counted again.
+        let again = run(store, &events);
+        assert_eq!((again.inserted, again.unchanged), (0, 405 - 1));
+        assert_eq!(stored(store, "visitor000000000").events, 6);
+        assert_eq!(
+            store.activity_count_for(abm_core::AccountId(acme)).unwrap(),
+            3
+        );
+    });
+}

@@ -19,6 +19,8 @@ pub mod guard_data;
 pub mod listing;
 pub mod plays;
 mod postgres;
+pub mod reports;
+pub mod rollup;
 mod scores;
 mod sorter;
 pub mod sql;
@@ -111,6 +113,17 @@ pub trait Store {
     /// The connection as a portable query runner: the account team's tables (see [`team`])
     /// are read and written through it, in queries written once for both backends.
     fn sql(&mut self) -> &mut dyn Sql;
+    /// The backend's SQL for the report rollups (see [`rollup`]).
+    fn rollup_dialect(&self) -> rollup::Dialect;
+    /// Brings the report rollups up to date with the activity log, in one transaction.
+    fn refresh_rollups(
+        &mut self,
+        weights: rollup::Weights<'_>,
+        now: i64,
+    ) -> Result<rollup::Refreshed> {
+        let dialect = self.rollup_dialect();
+        rollup::refresh(self.sql(), dialect, weights, now)
+    }
     fn counts(&mut self) -> Result<Counts>;
     /// The top domains of unmatched leads, activities and signals: what to add as accounts.
     fn top_unmatched_domains(&mut self, limit: u32) -> Result<Vec<UnmatchedDomain>>;
@@ -163,6 +176,21 @@ pub trait Store {
     fn durable_commits(&mut self) -> Result<()> {
         Ok(())
     }
+    /// This connection's commits stop copying the write-ahead log into the database file
+    /// (SQLite's automatic checkpoint, which a commit otherwise runs every thousand pages);
+    /// another connection's [`Store::checkpoint`] does it instead, so a commit waits only for
+    /// its own log write and sync. Durability is unchanged: a commit is durable once its log
+    /// is synced. Nothing to do on PostgreSQL.
+    fn defer_checkpoints(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Copies what is committed in the write-ahead log into the database file without
+    /// blocking writers or readers (SQLite `PASSIVE`). When the whole log is copied as a
+    /// commit begins, that commit starts the log afresh instead of growing it. Nothing to do
+    /// on PostgreSQL.
+    fn checkpoint(&mut self) -> Result<Checkpoint> {
+        Ok(Checkpoint::default())
+    }
     /// The lowest and highest activity `seq`: the range a scan can be split by.
     fn activity_seq_range(&mut self) -> Result<Option<(i64, i64)>>;
     /// Calls `visit` for each matched activity that occurred at or before `until`
@@ -207,6 +235,22 @@ pub trait Store {
     fn stored_score(&mut self, account: AccountId) -> Result<Option<StoredScore>>;
     /// One account's stage changes, oldest first.
     fn stage_history(&mut self, account: AccountId) -> Result<Vec<StageChange>>;
+}
+
+/// A checkpoint's figures, in pages of the write-ahead log (SQLite's frames).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Pages in the log when the checkpoint began.
+    pub log: u64,
+    /// Pages of the log now in the database file (by this checkpoint or earlier ones).
+    pub copied: u64,
+}
+
+impl Checkpoint {
+    /// Everything the log held is in the database file.
+    pub fn complete(&self) -> bool {
+        self.copied >= self.log
+    }
 }
 
 /// One activity on an account's timeline.

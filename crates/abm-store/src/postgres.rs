@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres/0003_team.sql")),
     (4, include_str!("../migrations/postgres/0004_tracking.sql")),
     (5, include_str!("../migrations/postgres/0005_plays.sql")),
+    (6, include_str!("../migrations/postgres/0006_reports.sql")),
 ];
 
 mod scores;
@@ -210,6 +211,10 @@ fn counts_of(row: &Row, width: usize) -> Vec<i64> {
 impl Store for PostgresStore {
     fn sql(&mut self) -> &mut dyn crate::Sql {
         &mut self.client
+    }
+
+    fn rollup_dialect(&self) -> crate::rollup::Dialect {
+        crate::rollup::POSTGRES
     }
 
     fn scoring_accounts(&mut self) -> Result<Vec<crate::ScoringAccount>> {
@@ -1068,11 +1073,12 @@ impl ImportTransaction for PostgresImport<'_> {
     fn rematch(&mut self) -> Result<Rematched> {
         let before = self.unmatched_counts()?;
         let transaction = self.tx()?;
-        for sql in codec::REMATCH_LEADS
-            .iter()
-            .chain(codec::PROMOTE_LEADS)
-            .chain(codec::REMATCH_OTHERS)
-        {
+        for sql in codec::REMATCH_LEADS.iter().chain(codec::PROMOTE_LEADS) {
+            transaction.execute(*sql, &[])?;
+        }
+        crate::rollup::mark_rematch(&mut *ImportTransaction::sql(self)?)?;
+        let transaction = self.tx()?;
+        for sql in codec::REMATCH_OTHERS {
             transaction.execute(*sql, &[])?;
         }
         let after = self.unmatched_counts()?;

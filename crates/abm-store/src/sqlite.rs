@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_team.sql")),
     (5, include_str!("../migrations/sqlite/0005_tracking.sql")),
     (6, include_str!("../migrations/sqlite/0006_plays.sql")),
+    (7, include_str!("../migrations/sqlite/0007_reports.sql")),
 ];
 
 /// A row of the timeline queries (id, kind, occurred_at, email, url, topic, campaign, channel,
@@ -180,6 +181,9 @@ impl SqliteStore {
         // temporary files (temp_store FILE) and use a second thread.
         connection.pragma_update(None, "temp_store", "FILE")?;
         connection.pragma_update(None, "threads", 2)?;
+        // The collector's batches and the portable queries prepare a few dozen statement
+        // texts (multi-row writes of several sizes): all stay prepared.
+        connection.set_prepared_statement_cache_capacity(64);
         let mut store = Self {
             connection,
             path: path.to_owned(),
@@ -472,6 +476,10 @@ impl Store for SqliteStore {
         &mut self.connection
     }
 
+    fn rollup_dialect(&self) -> crate::rollup::Dialect {
+        crate::rollup::SQLITE
+    }
+
     fn scoring_accounts(&mut self) -> Result<Vec<crate::ScoringAccount>> {
         scores::accounts(&self.connection)
     }
@@ -518,6 +526,26 @@ impl Store for SqliteStore {
         // In WAL mode NORMAL survives a crash of the process but not of the machine.
         self.connection.pragma_update(None, "synchronous", "FULL")?;
         Ok(())
+    }
+
+    fn defer_checkpoints(&mut self) -> Result<()> {
+        self.connection
+            .pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    fn checkpoint(&mut self) -> Result<crate::Checkpoint> {
+        // (busy, frames in the log, frames copied); -1 frames when not in WAL mode, and a
+        // busy checkpoint (another one running) copied nothing more.
+        let (_busy, log, copied): (i64, i64, i64) =
+            self.connection
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+        Ok(crate::Checkpoint {
+            log: log.max(0) as u64,
+            copied: copied.max(0) as u64,
+        })
     }
 
     fn reopen(&self) -> Result<Box<dyn Store + Send>> {
@@ -1490,11 +1518,11 @@ impl ImportTransaction for SqliteImport<'_> {
 
     fn rematch(&mut self) -> Result<Rematched> {
         let before = self.unmatched_counts()?;
-        for sql in codec::REMATCH_LEADS
-            .iter()
-            .chain(codec::PROMOTE_LEADS)
-            .chain(codec::REMATCH_OTHERS)
-        {
+        for sql in codec::REMATCH_LEADS.iter().chain(codec::PROMOTE_LEADS) {
+            self.connection.execute(sql, [])?;
+        }
+        crate::rollup::mark_rematch(&mut *ImportTransaction::sql(self)?)?;
+        for sql in codec::REMATCH_OTHERS {
             self.connection.execute(sql, [])?;
         }
         let after = self.unmatched_counts()?;

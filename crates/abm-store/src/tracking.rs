@@ -5,7 +5,7 @@
 //! import.
 
 use crate::Result;
-use crate::sql::{Row, Sql};
+use crate::sql::{Row, Sql, Value};
 
 /// What the store knows of one visitor id.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -34,6 +34,131 @@ pub fn visitor(sql: &mut dyn Sql, id: &str) -> Result<Option<VisitorRecord>> {
     .transpose()
 }
 
+/// Visitors one statement reads or writes at most: a collector's batch takes a few
+/// statements, far below both backends' limits on bound parameters (SQLite 32,766,
+/// PostgreSQL 65,535).
+const VISITORS_PER_STATEMENT: usize = 64;
+
+/// The stored visitors among `ids` (an id given twice is read once; ids not stored are left
+/// out), in no particular order: a batch of events reads its visitors in a few statements
+/// instead of one each.
+pub fn visitors(sql: &mut dyn Sql, ids: &[&str]) -> Result<Vec<VisitorRecord>> {
+    let query = format!(
+        "SELECT {COLUMNS} FROM visitors WHERE id IN ({})",
+        placeholders(1, VISITORS_PER_STATEMENT)
+    );
+    // Each id once, though the caller repeats it in two chunks.
+    let ids: Vec<&str> = ids
+        .iter()
+        .copied()
+        .collect::<std::collections::BTreeSet<&str>>()
+        .into_iter()
+        .collect();
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(VISITORS_PER_STATEMENT) {
+        // A shorter chunk repeats its last id, so every lookup runs the one statement text
+        // (prepared once); a repeated id still matches its row once.
+        let Some(last) = chunk.last() else { continue };
+        let params: Vec<Value> = (0..VISITORS_PER_STATEMENT)
+            .map(|index| Value::from(*chunk.get(index).unwrap_or(last)))
+            .collect();
+        for row in sql.query(&query, &params)? {
+            found.push(visitor_row(&row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// `$first, $first+1, …` for `count` parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|index| format!("${index}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `VALUES` tuples of every visitor column for `rows` visitors.
+fn visitor_tuples(rows: usize) -> String {
+    const WIDTH: usize = 10;
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * WIDTH + 1, WIDTH)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn visitor_values(visitor: &VisitorRecord, into: &mut Vec<Value>) {
+    into.extend([
+        visitor.id.as_str().into(),
+        visitor.first_seen.into(),
+        visitor.last_seen.into(),
+        visitor.events.into(),
+        visitor.account_id.into(),
+        visitor.contact_id.into(),
+        visitor.email.clone().into(),
+        visitor.identified_by.clone().into(),
+        visitor.confidence.into(),
+        visitor.organization.clone().into(),
+    ]);
+}
+
+/// What a multi-row visitor write does to a visitor already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitorWrite {
+    /// Every column is replaced: the caller merged a new identity into the record.
+    Whole,
+    /// Only `first_seen`, `last_seen` and `events`: the identity is as stored, and its
+    /// columns (and the index on the account) are left untouched, so a returning visitor's
+    /// visit rewrites one row and no index entry.
+    Visits,
+}
+
+/// Writes visitors as the caller merged them, up to [`VISITORS_PER_STATEMENT`] a statement;
+/// a visitor not yet stored is inserted whole either way. Each id at most once (one
+/// statement may not change a row twice on PostgreSQL).
+pub fn save_visitors(
+    sql: &mut dyn Sql,
+    visitors: &[&VisitorRecord],
+    write: VisitorWrite,
+) -> Result<()> {
+    let update = match write {
+        VisitorWrite::Whole => {
+            "first_seen = excluded.first_seen,
+               last_seen = excluded.last_seen, events = excluded.events,
+               account_id = excluded.account_id, contact_id = excluded.contact_id,
+               email = excluded.email, identified_by = excluded.identified_by,
+               confidence = excluded.confidence, organization = excluded.organization"
+        }
+        VisitorWrite::Visits => {
+            "first_seen = excluded.first_seen,
+               last_seen = excluded.last_seen, events = excluded.events"
+        }
+    };
+    // Full chunks share one statement text; the rest goes in chunks of halving sizes, so
+    // a batch of any size needs at most a handful of texts, each prepared once.
+    let mut rest = visitors;
+    while !rest.is_empty() {
+        let mut rows = VISITORS_PER_STATEMENT;
+        while rows > rest.len() {
+            rows /= 2;
+        }
+        let (chunk, after) = rest.split_at(rows);
+        let mut params = Vec::with_capacity(rows * 10);
+        for visitor in chunk {
+            visitor_values(visitor, &mut params);
+        }
+        sql.execute(
+            &format!(
+                "INSERT INTO visitors ({COLUMNS}) VALUES {}
+                 ON CONFLICT (id) DO UPDATE SET {update}",
+                visitor_tuples(rows)
+            ),
+            &params,
+        )?;
+        rest = after;
+    }
+    Ok(())
+}
+
 fn visitor_row(row: &Row) -> Result<VisitorRecord> {
     Ok(VisitorRecord {
         id: row.text(0)?,
@@ -49,33 +174,6 @@ fn visitor_row(row: &Row) -> Result<VisitorRecord> {
     })
 }
 
-/// Writes a visitor as the caller merged it (insert or replace every column).
-pub fn save_visitor(sql: &mut dyn Sql, visitor: &VisitorRecord) -> Result<()> {
-    sql.execute(
-        &format!(
-            "INSERT INTO visitors ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (id) DO UPDATE SET first_seen = excluded.first_seen,
-               last_seen = excluded.last_seen, events = excluded.events,
-               account_id = excluded.account_id, contact_id = excluded.contact_id,
-               email = excluded.email, identified_by = excluded.identified_by,
-               confidence = excluded.confidence, organization = excluded.organization"
-        ),
-        &[
-            visitor.id.as_str().into(),
-            visitor.first_seen.into(),
-            visitor.last_seen.into(),
-            visitor.events.into(),
-            visitor.account_id.into(),
-            visitor.contact_id.into(),
-            visitor.email.clone().into(),
-            visitor.identified_by.clone().into(),
-            visitor.confidence.into(),
-            visitor.organization.clone().into(),
-        ],
-    )?;
-    Ok(())
-}
-
 /// Ties a visitor's events that have no contact yet to `contact` (when known) and `account`:
 /// the visitor's anonymous history joins the person and the company. Only those rows are
 /// read, through the partial index on them. Returns the events moved.
@@ -85,6 +183,9 @@ pub fn link_visitor_activities(
     account_id: Option<i64>,
     contact_id: Option<i64>,
 ) -> Result<u64> {
+    if let Some(account) = account_id {
+        crate::rollup::mark_visitor(sql, visitor, account)?;
+    }
     match (account_id, contact_id) {
         (Some(account), Some(contact)) => sql.execute(
             "UPDATE activities SET account_id = $2, contact_id = $3, account_key = NULL

@@ -872,3 +872,178 @@ fn the_ranked_list_filters_sorts_and_pages() {
         (all, mine, bos, qualified, untiered, owners)
     });
 }
+
+/// Every row of the report rollups, in order, as text.
+fn rollup_snapshot(store: &mut dyn Store) -> Vec<String> {
+    let mut lines = Vec::new();
+    for query in [
+        "SELECT account_id, week, activities, points FROM rollup_account_weeks ORDER BY 1, 2",
+        "SELECT week, activities FROM rollup_weeks ORDER BY 1",
+        "SELECT account_id, week, contact_id, n FROM rollup_people_weeks ORDER BY 1, 2, 3",
+        "SELECT account_id, week, dimension, item, n FROM rollup_item_weeks ORDER BY 1, 2, 3, 4",
+    ] {
+        for row in store.sql().query(query, &[]).unwrap() {
+            lines.push(format!("{row:?}"));
+        }
+        lines.push("--".into());
+    }
+    lines
+}
+
+#[test]
+fn report_rollups_follow_the_log_as_rows_move() {
+    on_both_backends(|open| {
+        let mut store = open();
+        let weights: &[(&str, f64)] = &[("page_view", 1.5), ("form_fill", 8.0)];
+        let mut transaction = store.begin_import(&record("accounts")).unwrap();
+        let globex = transaction
+            .insert_account(&account("globex.com", None))
+            .unwrap();
+        commit(transaction);
+
+        let mut topical = activity_row("r-3", "globex.com", Some(globex), 4);
+        topical.activity.topic = Some("Data Privacy".into());
+        let mut visiting = activity_row("r-4", "unknown-co.com", None, 5);
+        visiting.visitor = Some("visitor-1".into());
+        let mut transaction = store.begin_import(&record("activities")).unwrap();
+        transaction
+            .write_activities(&[
+                activity_row("r-1", "initech.com", None, 2),
+                activity_row("r-2", "ann@initech.com", None, 3),
+                topical,
+                visiting,
+            ])
+            .unwrap();
+        transaction.finish_activities().unwrap();
+        commit(transaction);
+        let first = store.refresh_rollups(weights, 1).unwrap();
+        assert_eq!((first.new_rows, first.rebuilt_accounts), (4, 0));
+        let before = rollup_snapshot(store.as_mut());
+        assert!(
+            before.iter().any(|line| line.contains("initech.com")),
+            "unmatched domains are rolled up under account 0: {before:?}"
+        );
+
+        // Re-resolution moves two rolled-up rows to Initech, one of them to Ann.
+        let mut transaction = store.begin_import(&record("accounts")).unwrap();
+        let initech = transaction
+            .insert_account(&account("initech.com", None))
+            .unwrap();
+        transaction
+            .write_contact(
+                None,
+                &Contact {
+                    crm_id: None,
+                    email: email("ann@initech.com"),
+                    first_name: None,
+                    last_name: None,
+                    title: None,
+                    account_id: initech,
+                    consent: Consent::default(),
+                    attributes: Default::default(),
+                },
+            )
+            .unwrap();
+        transaction.rematch().unwrap();
+        commit(transaction);
+        // A visitor identifies: their anonymous row joins Globex.
+        abm_store::tracking::link_visitor_activities(
+            store.sql(),
+            "visitor-1",
+            Some(globex.0),
+            None,
+        )
+        .unwrap();
+        assert!(abm_store::rollup::is_stale(store.sql(), weights).unwrap());
+        let second = store.refresh_rollups(weights, 2).unwrap();
+        assert_eq!(second.new_rows, 0);
+        assert!(
+            second.rebuilt_accounts >= 3,
+            "0, Initech and Globex: {second:?}"
+        );
+        assert!(!abm_store::rollup::is_stale(store.sql(), weights).unwrap());
+        let incremental = rollup_snapshot(store.as_mut());
+        assert!(!incremental.iter().any(|line| line.contains("initech.com")));
+
+        // Other weights rebuild everything from the log; back to ours, the same rollups.
+        store.refresh_rollups(&[("page_view", 2.0)], 3).unwrap();
+        let rebuilt = store.refresh_rollups(weights, 4).unwrap();
+        assert_eq!(rebuilt.new_rows, 4);
+        assert_eq!(rollup_snapshot(store.as_mut()), incremental);
+        (before, incremental)
+    });
+}
+
+#[test]
+fn visitors_are_read_and_written_many_a_statement() {
+    use abm_store::tracking::{VisitorRecord, VisitorWrite, save_visitors, visitors};
+    on_both_backends(|open| {
+        let mut store = open();
+        let visitor = |number: usize| VisitorRecord {
+            id: format!("visitor-{number:04}"),
+            first_seen: 10,
+            last_seen: 20,
+            events: 1,
+            account_id: None,
+            contact_id: None,
+            email: None,
+            identified_by: None,
+            confidence: None,
+            organization: None,
+        };
+        // More than one statement holds, with a shorter last chunk; new visitors are
+        // inserted whole whichever way they are written.
+        let mut all: Vec<VisitorRecord> = (0..150).map(visitor).collect();
+        all[7].email = Some("jane@acme.com".into());
+        all[7].identified_by = Some("identify".into());
+        all[7].confidence = Some(1.0);
+        all[8].organization = Some("Globex".into());
+        all[8].identified_by = Some("reverse_ip".into());
+        all[8].confidence = Some(0.8);
+        let (first, rest) = all.split_at(100);
+        save_visitors(
+            store.sql(),
+            &first.iter().collect::<Vec<_>>(),
+            VisitorWrite::Visits,
+        )
+        .unwrap();
+        save_visitors(
+            store.sql(),
+            &rest.iter().collect::<Vec<_>>(),
+            VisitorWrite::Whole,
+        )
+        .unwrap();
+
+        // Every id read back at once; an id asked twice is read once, one never stored is not.
+        let mut ids: Vec<&str> = all.iter().map(|visitor| visitor.id.as_str()).collect();
+        ids.insert(3, "nobody-at-all");
+        ids.push(all[42].id.as_str());
+        let mut found = visitors(store.sql(), &ids).unwrap();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(found, all);
+        assert_eq!(visitors(store.sql(), &[]).unwrap(), vec![]);
+
+        // Visits write only the visits: the identity stays as stored, even when the record
+        // written carries none. Whole replaces the identity too.
+        let mut visit = visitor(7);
+        (visit.first_seen, visit.last_seen, visit.events) = (5, 30, 4);
+        save_visitors(store.sql(), &[&visit], VisitorWrite::Visits).unwrap();
+        let mut changed = all[8].clone();
+        changed.organization = None;
+        changed.identified_by = Some("identify".into());
+        changed.email = Some("ann@globex.com".into());
+        changed.events = 9;
+        save_visitors(store.sql(), &[&changed], VisitorWrite::Whole).unwrap();
+        let read = visitors(store.sql(), &[visit.id.as_str(), changed.id.as_str()]).unwrap();
+        let mut read: Vec<VisitorRecord> = read;
+        read.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(
+            (read[0].first_seen, read[0].last_seen, read[0].events),
+            (5, 30, 4)
+        );
+        assert_eq!(read[0].email.as_deref(), Some("jane@acme.com"));
+        assert_eq!(read[0].identified_by.as_deref(), Some("identify"));
+        assert_eq!(read[1], changed);
+        read
+    });
+}

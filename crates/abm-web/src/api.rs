@@ -44,6 +44,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::plays_api::simulate_play))
         .routes(routes!(crate::plays_api::list_tasks))
         .routes(routes!(crate::plays_api::act_on_task))
+        .routes(routes!(crate::reports_api::list_reports))
+        .routes(routes!(crate::reports_api::get_report))
 }
 
 /// One row of the ranked list.

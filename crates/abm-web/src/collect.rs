@@ -3,6 +3,15 @@
 //! rescores the accounts those events touched, coalescing bursts, so scores follow the
 //! website within a second without a rescore per event.
 //!
+//! On SQLite a third thread copies the write-ahead log into the database file a few times a
+//! second (a checkpoint), beside the writer: a commit waits only for its own log sync, and a
+//! page many commits wrote is copied once. SQLite starts the log afresh only when a write
+//! transaction begins with the whole log copied: when the writer pauses, that happens by
+//! itself; a writer busy without a pause would grow the log for ever, so once the log passes
+//! [`RESTART_LOG_PAGES`] the writer copies the little left between two commits itself (a
+//! pause of a few milliseconds, every few seconds at full load), and its next commit
+//! restarts the log.
+//!
 //! Requests never write the store themselves: they validate, filter and queue. A full queue
 //! answers 503 (the snippet's beacon is dropped, a retried call comes back later), so a burst
 //! can not grow memory without bound.
@@ -13,7 +22,7 @@ use abm_core::score::ScoringConfig;
 use abm_core::trigger::TriggerConfig;
 use abm_engine::tracking::{Recorded, TrackedEvent};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +33,19 @@ const MAX_BATCH_EVENTS: usize = 5_000;
 const QUEUE_REQUESTS: usize = 20_000;
 /// How long touched accounts gather before a rescore.
 const RESCORE_EVERY: Duration = Duration::from_millis(500);
+/// Passes a checkpoint makes at most, each copying what was committed during the one before.
+const CHECKPOINT_PASSES: usize = 6;
+/// Pages a pass may have copied for the writer to copy the rest itself: about what two
+/// commits of a full batch write.
+const LEFT_TO_THE_WRITER: u64 = 500;
+/// Pages of write-ahead log (128 MiB of 4 KiB pages) past which the writer copies the rest
+/// itself, so that the log restarts.
+const RESTART_LOG_PAGES: u64 = 32_768;
+/// How long commits gather in the write-ahead log before a checkpoint copies them into the
+/// database file. Each commit of a batch dirties a few pages per event (the visitor, the id
+/// index, the visitor index), mostly the same few thousand pages again and again: copied
+/// once per interval instead of once per commit.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// What the collector has done since the server started.
 #[derive(Debug, Default)]
@@ -132,14 +154,30 @@ impl Collector {
         let mut writer_store = abm_store::open(&settings.database_url)?.reopen()?;
         writer_store.durable_commits()?;
         let rescore_store = abm_store::open(&settings.database_url)?.reopen()?;
+        let checkpoint_store = abm_store::open(&settings.database_url)?.reopen()?;
         let (queue, jobs) = mpsc::sync_channel::<Job>(QUEUE_REQUESTS);
         let (touched_tx, touched_rx) = mpsc::channel::<Vec<AccountId>>();
+        let (committed_tx, committed_rx) = mpsc::channel::<()>();
+        let finish_checkpoint = Arc::new(AtomicBool::new(false));
         let spawn = |name: &str| std::thread::Builder::new().name(name.to_owned());
+        // The checkpointer runs before the writer leaves checkpoints to it.
+        {
+            let finish_checkpoint = Arc::clone(&finish_checkpoint);
+            spawn("abm-checkpoint")
+                .spawn(move || checkpoint_loop(checkpoint_store, &committed_rx, &finish_checkpoint))
+                .map_err(|error| abm_store::StoreError::Corrupt(error.to_string()))?;
+        }
+        writer_store.defer_checkpoints()?;
         {
             let counters = Arc::clone(&counters);
             let free_mail = settings.free_mail.clone();
+            let outputs = WriterOutputs {
+                touched: touched_tx,
+                committed: committed_tx,
+                finish_checkpoint,
+            };
             spawn("abm-collect")
-                .spawn(move || write_loop(writer_store, &jobs, &touched_tx, &counters, &free_mail))
+                .spawn(move || write_loop(writer_store, &jobs, &outputs, &counters, &free_mail))
                 .map_err(|error| abm_store::StoreError::Corrupt(error.to_string()))?;
         }
         {
@@ -179,10 +217,21 @@ impl Collector {
     }
 }
 
+/// Where the writer tells what its commits did.
+struct WriterOutputs {
+    /// The accounts to rescore.
+    touched: mpsc::Sender<Vec<AccountId>>,
+    /// One message per commit, for the checkpointer.
+    committed: mpsc::Sender<()>,
+    /// Set by the checkpointer when the log has grown past [`RESTART_LOG_PAGES`]: the writer
+    /// copies what is left before its next transaction, which then restarts the log.
+    finish_checkpoint: Arc<AtomicBool>,
+}
+
 fn write_loop(
     mut store: Box<dyn abm_store::Store + Send>,
     jobs: &mpsc::Receiver<Job>,
-    touched: &mpsc::Sender<Vec<AccountId>>,
+    outputs: &WriterOutputs,
     counters: &Counters,
     free_mail: &FreeMailDomains,
 ) {
@@ -209,8 +258,9 @@ fn write_loop(
         let reply = match result {
             Ok(recorded) => {
                 count(counters, &recorded);
+                let _ = outputs.committed.send(());
                 if !recorded.touched.is_empty() {
-                    let _ = touched.send(recorded.touched);
+                    let _ = outputs.touched.send(recorded.touched);
                 }
                 Ok(())
             }
@@ -223,6 +273,17 @@ fn write_loop(
         for job in batch {
             let _ = job.done.send(reply.clone());
         }
+        if outputs.finish_checkpoint.swap(false, Ordering::Relaxed) {
+            let started = Instant::now();
+            match store.checkpoint() {
+                Ok(checkpoint) => {
+                    tracing::debug!(?checkpoint, elapsed = ?started.elapsed(), "collector checkpoint finished");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "checkpoint of the collector's commits failed")
+                }
+            }
+        }
     }
 }
 
@@ -232,6 +293,47 @@ fn count(counters: &Counters, recorded: &Recorded) {
     Counters::add(&counters.identified, recorded.identified);
     Counters::add(&counters.linked, recorded.linked);
     Counters::add(&counters.commits, 1);
+}
+
+/// Copies the writer's commits from the write-ahead log into the database file, at most once
+/// per [`CHECKPOINT_EVERY`], and a last time when the writer stops.
+fn checkpoint_loop(
+    mut store: Box<dyn abm_store::Store + Send>,
+    committed: &mpsc::Receiver<()>,
+    finish_checkpoint: &AtomicBool,
+) {
+    while committed.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        while committed.try_recv().is_ok() {}
+        let started = Instant::now();
+        let mut copied_before = None;
+        for pass in 1..=CHECKPOINT_PASSES {
+            match store.checkpoint() {
+                Ok(checkpoint) => {
+                    // The pages this pass copied were committed during the one before; few
+                    // means few are being committed during this one: the writer copies those.
+                    let copied_now = copied_before.map_or(checkpoint.copied, |before| {
+                        checkpoint.copied.saturating_sub(before)
+                    });
+                    copied_before = Some(checkpoint.copied);
+                    tracing::debug!(pass, ?checkpoint, copied_now, elapsed = ?started.elapsed(), "collector checkpoint");
+                    if copied_now <= LEFT_TO_THE_WRITER || pass == CHECKPOINT_PASSES {
+                        if checkpoint.log >= RESTART_LOG_PAGES {
+                            finish_checkpoint.store(true, Ordering::Relaxed);
+                        }
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "checkpoint of the collector's commits failed");
+                    break;
+                }
+            }
+        }
+    }
+    if let Err(error) = store.checkpoint() {
+        tracing::warn!(%error, "checkpoint of the collector's commits failed");
+    }
 }
 
 fn rescore_loop(

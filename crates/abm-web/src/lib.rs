@@ -17,6 +17,7 @@ pub mod html;
 pub mod ingest;
 pub mod plays_api;
 pub mod problem;
+pub mod reports_api;
 mod state;
 pub mod track;
 pub mod webhook;

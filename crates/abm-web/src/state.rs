@@ -37,6 +37,8 @@ pub struct WebSettings {
     pub behind_proxy: bool,
     /// The plays, guard, templates and channels, validated (`None`: plays pages are empty).
     pub plays: Option<Arc<abm_core::play::Setup>>,
+    /// `[reports]`: what reports count as engaged and influenced, and the costs of plays.
+    pub reports: abm_core::report::ReportsConfig,
 }
 
 #[derive(Clone)]

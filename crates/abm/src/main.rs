@@ -73,6 +73,9 @@ enum Command {
     /// Plays: list them, or simulate one (a dry run that sends nothing)
     #[command(subcommand)]
     Play(cli::play::PlayCommand),
+    /// Reports: coverage, engagement, buying-group, match-rate, pipeline, velocity, plays,
+    /// efficiency, scoring; weekly --html (the summary page); list
+    Report(cli::report::ReportArgs),
     /// Run the plays once: enrol, end what an exit stopped, send what is due through the guard
     Run(cli::run::RunArgs),
     /// Sales tasks from plays: list, done, skip, snooze
@@ -100,6 +103,8 @@ enum Command {
     Link(cli::link::LinkArgs),
     /// Serve the REST API (/api/v1, OpenAPI at /api/v1/openapi.json) and the HTML interface
     Serve(cli::serve::ServeArgs),
+    /// Scale-out: take activities from the NATS JetStream stream, store and score them
+    Worker(cli::worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -162,6 +167,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Triggers(command) => cli::triggers::run(&context, &command),
         Command::Flag(args) => cli::triggers::run_flag(&context, &args),
         Command::Play(command) => cli::play::run(&context, &command),
+        Command::Report(args) => cli::report::run(&context, &args),
         Command::Run(args) => cli::run::run(&context, &args),
         Command::Task(command) => cli::run::run_task(&context, &command),
         Command::Suppress(command) => cli::run::run_suppress(&context, &command),
@@ -172,5 +178,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Webhook(command) => cli::webhook::run(&context, &command),
         Command::Link(args) => cli::link::run(&context, &args),
         Command::Serve(args) => cli::serve::run(&context, &args),
+        Command::Worker(args) => cli::worker::run(&context, &args),
     }
 }

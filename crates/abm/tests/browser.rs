@@ -508,6 +508,24 @@ fn sign_in_browse_and_approve_in_chromium() {
     );
     browser.screenshot("plays");
 
+    // Reports: the play's funnel with its chart, and the weekly summary page.
+    browser.go(&format!("{site}/reports"));
+    assert!(
+        browser.source().contains("Weekly summary") || browser.source().contains("weekly summary")
+    );
+    browser.go(&format!("{site}/reports/plays"));
+    let report = browser.source();
+    assert!(
+        report.contains("strategic-call")
+            && report.contains("<svg")
+            && report.contains("Definitions"),
+        "{report}"
+    );
+    browser.screenshot("reports");
+    browser.go(&format!("{site}/reports/weekly"));
+    assert!(browser.source().contains("Pipeline"));
+    browser.screenshot("weekly");
+
     // One-click unsubscribe: the signed link every email carries; the person is opted out
     // and their address suppressed.
     let links = abm(

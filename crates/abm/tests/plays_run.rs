@@ -449,6 +449,33 @@ fn run_story(url: &str) {
         "Ann and Di got their first email only"
     );
 
+    // The plays report: both accounts enrolled and touched; both engaged back after the first
+    // email (Acme on the rep's call that booked a demo, Globex by Di's click), though neither
+    // replied; the emails sent themselves are not engagement. The guard's decisions by rule.
+    let plays: serde_json::Value =
+        serde_json::from_str(&ok(dir, url, &["report", "plays", "--format", "json"])).unwrap();
+    let hello = &plays["plays"][0];
+    assert_eq!(hello["play"], "hello", "{plays}");
+    assert_eq!(hello["enrolled"], 2, "{plays}");
+    assert_eq!(hello["touched"], 2, "{plays}");
+    assert_eq!(hello["engaged"], 2, "{plays}");
+    assert_eq!(hello["replied"], 0);
+    let first = &hello["steps"][0];
+    assert_eq!(first["channel"], "email");
+    assert_eq!(first["statuses"]["sent"], 2, "{first}");
+    assert_eq!(first["funnel"]["touched"], 2, "{first}");
+    assert_eq!(first["funnel"]["engaged"], 2, "{first}");
+    let last = &hello["steps"][5];
+    assert_eq!(last["statuses"]["skipped"], 2, "{last}");
+    assert_eq!(
+        last["funnel"]["touched"], 0,
+        "nothing of the last step went: {last}"
+    );
+    assert_eq!(
+        hello["guard"]["suppress: lawful_basis"], 4,
+        "Cy has no GDPR basis: {plays}"
+    );
+
     // The suppression list and holds reach the guard.
     ok(
         dir,

@@ -161,7 +161,9 @@ const SAVE_BATCH: usize = 2_000;
 type ChangeRow<'a> = (i64, i64, Option<&'a str>, &'a str, &'a str);
 
 /// Writes (or overwrites) the scores of these accounts as of `scored_at`: arrays unnested
-/// into rows, one statement per batch instead of one per account.
+/// into rows, one statement per batch instead of one per account. A row scored later by a
+/// concurrent writer (another `abm worker`, committed after this transaction read the stored
+/// scores) is kept: the upsert's row lock makes the newer-wins rule hold between writers.
 fn write_scores(
     transaction: &mut Transaction<'_>,
     scored_at: i64,
@@ -172,7 +174,8 @@ fn write_scores(
          SELECT a, $2, f, i, e, p, s, r FROM UNNEST($1::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[], $8::text[]) AS t(a, f, i, e, p, s, r) \
          ON CONFLICT (account_id) DO UPDATE SET scored_at = excluded.scored_at, fit = excluded.fit, intent = excluded.intent, \
          engagement = excluded.engagement, priority = excluded.priority, stage = excluded.stage, \
-         stage_reason = excluded.stage_reason",
+         stage_reason = excluded.stage_reason \
+         WHERE account_scores.scored_at <= excluded.scored_at",
     )?;
     for batch in rows.chunks(SAVE_BATCH) {
         let ids: Vec<i64> = batch.iter().map(|r| r.account.0).collect();

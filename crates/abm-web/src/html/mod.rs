@@ -10,6 +10,7 @@ mod accounts;
 mod login;
 mod my_day;
 mod plays;
+pub mod reports;
 mod settings;
 mod tal;
 mod unsubscribe;
@@ -37,6 +38,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/tasks/{id}", post(my_day::task_form))
         .route("/plays", get(plays::plays_page))
         .route("/plays/{name}", get(plays::play_page))
+        .route("/reports", get(reports::reports_page))
+        .route("/reports/{name}", get(reports::report_page))
         .route(
             "/u/{token}",
             get(unsubscribe::unsubscribe_page).post(unsubscribe::unsubscribe),
@@ -86,8 +89,8 @@ pub fn page(title: &str, caller: Option<&Caller>, body: &str) -> Html<String> {
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{} · abm</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:14px system-ui,sans-serif;margin:0;color:#222}}header{{display:flex;gap:1.5em;align-items:center;padding:.6em 1.2em;background:#1d3557;color:#fff}}header a{{color:#fff;text-decoration:none}}main{{padding:1em 1.2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-align:right}}.user{{margin-left:auto}}.why li{{margin:.2em 0}}</style></head>
-<body><header><strong>abm</strong><a href="/accounts">Accounts</a><a href="/tal">Target accounts</a><a href="/my-day">My day</a><a href="/plays">Plays</a><a href="/settings">Settings</a>{user}</header><main>{body}</main></body></html>"#,
+<style>body{{font:14px system-ui,sans-serif;margin:0;color:#222}}header{{display:flex;gap:1.5em;align-items:center;padding:.6em 1.2em;background:#1d3557;color:#fff}}header a{{color:#fff;text-decoration:none}}main{{padding:1em 1.2em}}table{{border-collapse:collapse}}td,th{{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-align:right}}figure{{margin:.5em 0}}dt{{font-weight:600}}dd{{margin:0 0 .4em 1em}}form.period{{margin:.5em 0 1em}}.user{{margin-left:auto}}.why li{{margin:.2em 0}}</style></head>
+<body><header><strong>abm</strong><a href="/accounts">Accounts</a><a href="/tal">Target accounts</a><a href="/my-day">My day</a><a href="/plays">Plays</a><a href="/reports">Reports</a><a href="/settings">Settings</a>{user}</header><main>{body}</main></body></html>"#,
         escape(title)
     ))
 }

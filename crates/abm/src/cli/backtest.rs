@@ -50,6 +50,20 @@ pub fn run(context: &Context, args: &BacktestArgs) -> Result<ExitCode> {
         };
         results.push((name.clone(), backtest));
     }
+    // The scoring report shows the latest backtest of the team's own configuration.
+    if let Some((name, backtest)) = results.first() {
+        abm_store::reports::save_backtest(
+            store.sql(),
+            &abm_store::reports::BacktestRun {
+                run_at: jiff::Timestamp::now().as_microsecond(),
+                as_of,
+                horizon_days: i64::from(horizon),
+                config: name.clone(),
+                auc: (backtest.priority.positives > 0).then_some(backtest.priority.auc),
+                body: serde_json::to_string(backtest)?,
+            },
+        )?;
+    }
     if args.format == OutputFormat::Json {
         let value: Vec<serde_json::Value> = results
             .iter()

@@ -56,6 +56,9 @@ pub struct Config {
     /// `[channels]`: the sender, webhooks and export folder.
     #[serde(default)]
     pub channels: abm_core::play::channels::ChannelsConfig,
+    /// `[reports]`: what counts as engaged and influenced; costs per play.
+    #[serde(default)]
+    pub reports: abm_core::report::ReportsConfig,
     /// `[templates.NAME]`: email templates.
     #[serde(default)]
     pub templates: BTreeMap<String, abm_core::play::template::EmailTemplate>,
@@ -136,6 +139,9 @@ impl Config {
         if let Err(error) = config.personalization.validate() {
             bail!("{}: [personalization] {error}", path.display());
         }
+        if let Err(error) = config.reports.validate() {
+            bail!("{}: {error}", path.display());
+        }
         if let Err(error) = config.play_setup() {
             bail!("{}: {error}", path.display());
         }
@@ -173,6 +179,7 @@ impl Config {
             cli: self.cli.clone(),
             guard: self.guard.clone(),
             channels: self.channels.clone(),
+            reports: self.reports.clone(),
             templates: self.templates.clone(),
             blocks: self.blocks.clone(),
             plays: self.plays.clone(),

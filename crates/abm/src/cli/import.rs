@@ -77,6 +77,10 @@ pub struct ImportArgs {
     /// How to print the summary
     #[arg(long, value_enum, default_value = "table")]
     report: ReportFormat,
+    /// Activities only: publish them to this NATS JetStream server (nats://host:4222) for
+    /// `abm worker` to store, instead of storing them here (the generic activities format)
+    #[arg(long, value_name = "URL")]
+    stream: Option<String>,
 }
 
 /// A progress bar on standard error, drawn only when it is a terminal.
@@ -147,6 +151,19 @@ pub fn options(
 }
 
 pub fn run(context: &Context, args: &ImportArgs) -> Result<ExitCode> {
+    if let Some(url) = &args.stream {
+        if !matches!(args.kind, KindArg::Activities) {
+            return Err(anyhow!(
+                "--stream publishes activities only; import accounts, contacts and the rest into the shared database"
+            ));
+        }
+        if args.dry_run || !args.maps.is_empty() {
+            return Err(anyhow!(
+                "--stream takes the generic activities format as it is (no --map, no --dry-run)"
+            ));
+        }
+        return super::worker::publish_files(&args.files, url);
+    }
     let options = options(
         context,
         args.kind.into(),

@@ -10,6 +10,7 @@ pub mod link;
 pub mod persona;
 pub mod plan;
 pub mod play;
+pub mod report;
 pub mod run;
 pub mod scores;
 pub mod serve;
@@ -21,6 +22,7 @@ pub mod tune;
 pub mod user;
 pub mod webhook;
 pub mod when;
+pub mod worker;
 
 use anyhow::{Context as _, Result};
 use std::path::PathBuf;

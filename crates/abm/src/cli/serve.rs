@@ -50,6 +50,7 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
         plays: Some(std::sync::Arc::new(config.play_setup().map_err(
             |error| anyhow::anyhow!("{}: {error}", context.config_path.display()),
         )?)),
+        reports: config.reports.clone(),
     };
     let url = context.database_url();
     let state = abm_web::AppState::new(url, settings)

@@ -1,0 +1,522 @@
+//! The event stream of the scale-out path: activities published to NATS JetStream on
+//! subjects partitioned by account, and workers that take them from one durable pull
+//! consumer (a consumer group), resolve them to accounts, store them through the same
+//! idempotent import lane as files, acknowledge them only after the commit, and re-score the
+//! accounts they touched.
+//!
+//! Nothing is lost: a message is acknowledged after the transaction holding its activity
+//! commits; a worker killed before that leaves it unacknowledged and JetStream redelivers it
+//! to another worker after `ack_wait`. Nothing is stored twice: the log keeps one row per
+//! activity id, and publishing sets `Nats-Msg-Id` to that id so a publisher's retry within the
+//! stream's duplicate window is dropped by the server. Order across workers does not matter:
+//! scores are computed from the stored log, whose engagement is order-independent.
+
+use abm_core::identity::{FreeMailDomains, IdentityIndex, Resolver};
+use abm_core::score::ScoringConfig;
+use abm_core::trigger::TriggerConfig;
+use abm_core::{AccountId, Activity, ActivityId, ActivityKind, Domain, Email, parse_timestamp};
+use abm_store::{ActivityRow, ImportFigures, ImportRecord, SourceLine, Store, StoreError};
+use async_nats::jetstream::{self, consumer, stream};
+use futures::StreamExt;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Subjects are `PREFIX.N` for N in `0..PARTITIONS`, N chosen by the account key's hash.
+pub const PARTITIONS: u64 = 16;
+
+/// Where the stream lives and what it is called.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// `nats://host:port`.
+    pub url: String,
+    /// The JetStream stream (default `ABM_ACTIVITIES`).
+    pub name: String,
+    /// The subject prefix (default `abm.activities`).
+    pub prefix: String,
+}
+
+impl StreamSettings {
+    pub fn new(url: &str) -> StreamSettings {
+        StreamSettings {
+            url: url.to_owned(),
+            name: "ABM_ACTIVITIES".to_owned(),
+            prefix: "abm.activities".to_owned(),
+        }
+    }
+
+    fn dead_letters(&self) -> String {
+        format!("{}-dead", self.prefix)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("NATS {url}: {message}")]
+    Nats { url: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the store's thread stopped: {0}")]
+    Worker(String),
+}
+
+fn nats(settings: &StreamSettings, error: impl std::fmt::Display) -> StreamError {
+    StreamError::Nats {
+        url: settings.url.clone(),
+        message: error.to_string(),
+    }
+}
+
+/// One activity on the wire: the generic activities format's fields, versioned.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WireActivity {
+    pub v: u32,
+    pub id: String,
+    /// RFC 3339.
+    pub occurred_at: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+impl WireActivity {
+    pub fn from_activity(activity: &Activity) -> WireActivity {
+        WireActivity {
+            v: 1,
+            id: activity.id.as_str().to_owned(),
+            occurred_at: activity.occurred_at.to_string(),
+            kind: activity.kind.as_str().to_owned(),
+            email: activity.email.as_ref().map(|e| e.as_str().to_owned()),
+            domain: activity.domain.as_ref().map(|d| d.as_str().to_owned()),
+            url: activity.url.clone(),
+            topic: activity.topic.clone(),
+            campaign: activity.campaign.clone(),
+            channel: activity.channel.clone(),
+        }
+    }
+
+    /// The activity, validated as an import validates a row; the error names the field.
+    pub fn activity(&self) -> Result<Activity, String> {
+        if self.v != 1 {
+            return Err(format!("v: version {} is not known (1 is)", self.v));
+        }
+        let field = |name: &str, error: &dyn std::fmt::Display, value: &str| {
+            format!("{name}: {value:?}: {error}")
+        };
+        Ok(Activity {
+            id: ActivityId::parse(&self.id).map_err(|e| field("id", &e, &self.id))?,
+            kind: ActivityKind::parse(&self.kind).map_err(|e| field("type", &e, &self.kind))?,
+            occurred_at: parse_timestamp(&self.occurred_at)
+                .map_err(|e| field("occurred_at", &e, &self.occurred_at))?,
+            email: self
+                .email
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .map(|e| Email::parse(e).map_err(|error| field("email", &error, e)))
+                .transpose()?,
+            domain: self
+                .domain
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| Domain::parse(d).map_err(|error| field("domain", &error, d)))
+                .transpose()?,
+            url: self.url.clone(),
+            topic: self.topic.clone(),
+            campaign: self.campaign.clone(),
+            channel: self.channel.clone(),
+        })
+    }
+}
+
+/// The partition of an activity: its account key (the email's domain, else its domain)
+/// hashed with FNV-1a, stable across versions and machines, so one account's activities
+/// always share a subject.
+pub fn partition(activity: &Activity) -> u64 {
+    let key = activity
+        .email
+        .as_ref()
+        .map(|email| email.domain().as_str())
+        .or(activity.domain.as_ref().map(Domain::as_str))
+        .unwrap_or("");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash % PARTITIONS
+}
+
+/// Connects and makes sure the stream exists (file storage, work-queue retention, subjects
+/// `PREFIX.*` and the dead letters `PREFIX-dead`, a two-minute duplicate window).
+pub async fn connect(settings: &StreamSettings) -> Result<jetstream::Context, StreamError> {
+    let client = async_nats::connect(&settings.url)
+        .await
+        .map_err(|e| nats(settings, e))?;
+    let context = jetstream::new(client);
+    context
+        .get_or_create_stream(stream::Config {
+            name: settings.name.clone(),
+            subjects: vec![format!("{}.*", settings.prefix), settings.dead_letters()],
+            storage: stream::StorageType::File,
+            // A work queue: a message leaves the stream once a worker acknowledged it (the
+            // store holds it then); the dead letters stay until someone reads them.
+            retention: stream::RetentionPolicy::WorkQueue,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| nats(settings, e))?;
+    Ok(context)
+}
+
+/// Publishes activities and waits for every acknowledgement: when it returns, each one is
+/// stored in the stream. Returns how many the server took as new (a repeat of an id inside
+/// the duplicate window is acknowledged as a duplicate).
+pub async fn publish(
+    context: &jetstream::Context,
+    settings: &StreamSettings,
+    activities: &[Activity],
+) -> Result<u64, StreamError> {
+    let mut fresh = 0;
+    // Pipelined: up to a window of publishes in flight, then their acknowledgements.
+    for chunk in activities.chunks(512) {
+        let mut pending = Vec::with_capacity(chunk.len());
+        for activity in chunk {
+            let body = serde_json::to_vec(&WireActivity::from_activity(activity))
+                .map_err(|e| nats(settings, e))?;
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", activity.id.as_str());
+            let subject = format!("{}.{}", settings.prefix, partition(activity));
+            pending.push(
+                context
+                    .publish_with_headers(subject, headers, body.into())
+                    .await
+                    .map_err(|e| nats(settings, e))?,
+            );
+        }
+        for ack in pending {
+            let ack = ack.await.map_err(|e| nats(settings, e))?;
+            fresh += u64::from(!ack.duplicate);
+        }
+    }
+    Ok(fresh)
+}
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// The durable consumer every worker shares (the consumer group).
+    pub durable: String,
+    /// Messages fetched and stored per transaction.
+    pub batch: usize,
+    /// Stop after this long without a message (`None`: run until stopped).
+    pub idle_exit: Option<Duration>,
+    /// How long a delivered message may stay unacknowledged before JetStream gives it to
+    /// another worker (set when the consumer group is created).
+    pub ack_wait: Duration,
+    pub free_mail: FreeMailDomains,
+    pub scoring: ScoringConfig,
+    pub triggers: TriggerConfig,
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WorkerReport {
+    pub messages: u64,
+    pub inserted: u64,
+    /// Already stored (a redelivery, or the same activity published twice).
+    pub unchanged: u64,
+    /// Refused (not a valid activity): moved to the dead-letter subject with the reason.
+    pub dead: u64,
+    pub batches: u64,
+    pub rescored_accounts: u64,
+}
+
+/// Resolution as the file import does it, on an index reloaded whenever accounts, contacts
+/// or leads were imported since.
+struct Identity {
+    index: IdentityIndex,
+    version: i64,
+}
+
+fn identity_version(store: &mut dyn Store) -> Result<i64, StoreError> {
+    Ok(store
+        .sql()
+        .query_opt(
+            "SELECT COALESCE(MAX(id), 0) FROM imports WHERE kind IN ('accounts', 'contacts', 'leads')",
+            &[],
+        )?
+        .map(|row| row.int(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// Stores one batch in one import transaction; returns the accounts it touched.
+fn store_batch(
+    store: &mut dyn Store,
+    identity: &mut Option<Identity>,
+    settings: &WorkerSettings,
+    activities: &[Activity],
+    report: &mut WorkerReport,
+) -> Result<Vec<AccountId>, StoreError> {
+    let version = identity_version(store)?;
+    if identity
+        .as_ref()
+        .is_none_or(|known| known.version != version)
+    {
+        *identity = Some(Identity {
+            index: store.identity_index()?,
+            version,
+        });
+    }
+    let Some(identity) = identity.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let resolver = Resolver::new(&identity.index, &settings.free_mail);
+    let mut touched = BTreeSet::new();
+    let rows: Vec<ActivityRow> = activities
+        .iter()
+        .enumerate()
+        .map(|(index, activity)| {
+            let resolution = resolver.resolve(activity.email.as_ref(), activity.domain.as_ref());
+            let account_key = if resolution.is_matched() {
+                None
+            } else {
+                resolver.account_key(activity.email.as_ref(), activity.domain.as_ref())
+            };
+            touched.extend(resolution.account);
+            ActivityRow {
+                activity: activity.clone(),
+                account: resolution.account,
+                contact: resolution.contact,
+                account_key,
+                fingerprint: activity.fingerprint(),
+                source: SourceLine {
+                    file: 0,
+                    line: index as u64 + 1,
+                },
+                visitor: None,
+            }
+        })
+        .collect();
+    let started_at = jiff::Timestamp::now();
+    let mut transaction = store.begin_import(&ImportRecord {
+        kind: "stream".into(),
+        files: Vec::new(),
+        started_at,
+        expected_rows: rows.len() as u64,
+    })?;
+    let mut outcome = transaction.write_activities(&rows)?;
+    outcome.absorb(transaction.finish_activities()?);
+    transaction.commit(&ImportFigures {
+        rows_read: rows.len() as u64,
+        inserted: outcome.inserted,
+        updated: 0,
+        unchanged: outcome.unchanged + outcome.kept_existing,
+        unmatched: 0,
+    })?;
+    report.inserted += outcome.inserted;
+    report.unchanged += outcome.unchanged + outcome.kept_existing;
+    Ok(touched.into_iter().collect())
+}
+
+/// Runs a worker until `stop` is set (or it stays idle for `idle_exit`). The store is used
+/// on a blocking thread between awaits, and is given back with the result: a synchronous
+/// database client must be dropped outside the async runtime.
+pub async fn run_worker(
+    context: &jetstream::Context,
+    settings: &StreamSettings,
+    worker: &WorkerSettings,
+    store: Box<dyn Store + Send>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> (
+    Option<Box<dyn Store + Send>>,
+    Result<WorkerReport, StreamError>,
+) {
+    let mut slot = Some(store);
+    let result = work(context, settings, worker, &mut slot, stop).await;
+    (slot, result)
+}
+
+async fn work(
+    context: &jetstream::Context,
+    settings: &StreamSettings,
+    worker: &WorkerSettings,
+    store: &mut Option<Box<dyn Store + Send>>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<WorkerReport, StreamError> {
+    let consumer: consumer::PullConsumer = context
+        .get_stream(&settings.name)
+        .await
+        .map_err(|e| nats(settings, e))?
+        .get_or_create_consumer(
+            &worker.durable,
+            consumer::pull::Config {
+                durable_name: Some(worker.durable.clone()),
+                filter_subject: format!("{}.*", settings.prefix),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: worker.ack_wait,
+                max_ack_pending: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| nats(settings, e))?;
+    let mut report = WorkerReport::default();
+    let mut identity: Option<Identity> = None;
+    let mut idle_since = std::time::Instant::now();
+    while !*stop.borrow() {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(worker.batch)
+            .expires(Duration::from_millis(500))
+            .messages()
+            .await
+            .map_err(|e| nats(settings, e))?;
+        let mut messages = Vec::new();
+        while let Some(message) = batch.next().await {
+            messages.push(message.map_err(|e| nats(settings, e))?);
+        }
+        if messages.is_empty() {
+            if worker
+                .idle_exit
+                .is_some_and(|limit| idle_since.elapsed() >= limit)
+            {
+                break;
+            }
+            continue;
+        }
+        idle_since = std::time::Instant::now();
+        let mut activities = Vec::with_capacity(messages.len());
+        let mut dead = Vec::new();
+        for (index, message) in messages.iter().enumerate() {
+            let parsed = serde_json::from_slice::<WireActivity>(&message.payload)
+                .map_err(|e| format!("not an activity: {e}"))
+                .and_then(|wire| wire.activity());
+            match parsed {
+                Ok(activity) => activities.push(activity),
+                Err(reason) => dead.push((index, reason)),
+            }
+        }
+        // Refused messages go to the dead letters with their reason, then are acknowledged:
+        // a bad message must not come back forever, and is kept to be looked at.
+        for (index, reason) in &dead {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Abm-Refused", reason.as_str());
+            context
+                .publish_with_headers(
+                    settings.dead_letters(),
+                    headers,
+                    messages[*index].payload.clone(),
+                )
+                .await
+                .map_err(|e| nats(settings, e))?
+                .await
+                .map_err(|e| nats(settings, e))?;
+            tracing::warn!(reason, "stream: a message refused to the dead letters");
+        }
+        report.dead += dead.len() as u64;
+        let Some(mut owned) = store.take() else {
+            return Err(StreamError::Worker("the store was lost".into()));
+        };
+        let worker_settings = worker.clone();
+        let mut local = std::mem::take(&mut report);
+        let mut cache = identity.take();
+        let (owned, cache, local, result) = tokio::task::spawn_blocking(move || {
+            let result = store_batch(
+                owned.as_mut(),
+                &mut cache,
+                &worker_settings,
+                &activities,
+                &mut local,
+            )
+            .and_then(|touched| {
+                if touched.is_empty() {
+                    return Ok(0);
+                }
+                let now = jiff::Timestamp::now().as_microsecond();
+                crate::scoring::rescore(
+                    owned.as_mut(),
+                    &worker_settings.scoring,
+                    &worker_settings.triggers,
+                    now,
+                    Some(&touched),
+                )
+                .map(|_| touched.len() as u64)
+            });
+            (owned, cache, local, result)
+        })
+        .await
+        .map_err(|e| StreamError::Worker(e.to_string()))?;
+        *store = Some(owned);
+        identity = cache;
+        report = local;
+        report.rescored_accounts += result?;
+        // Acknowledged only now: the batch is committed.
+        for message in &messages {
+            message
+                .ack()
+                .await
+                .map_err(|e| nats(settings, e.to_string()))?;
+        }
+        report.messages += messages.len() as u64;
+        report.batches += 1;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn activity(email: Option<&str>, domain: Option<&str>) -> Activity {
+        Activity {
+            id: ActivityId::parse("a-1").unwrap(),
+            kind: ActivityKind::PageView,
+            occurred_at: "2026-03-01T10:00:00Z".parse().unwrap(),
+            email: email.map(|e| Email::parse(e).unwrap()),
+            domain: domain.map(|d| Domain::parse(d).unwrap()),
+            url: Some("https://x.io/p".into()),
+            topic: None,
+            campaign: None,
+            channel: None,
+        }
+    }
+
+    #[test]
+    fn one_account_keeps_one_partition() {
+        let by_email = activity(Some("ann@acme.com"), None);
+        let by_domain = activity(None, Some("acme.com"));
+        assert_eq!(partition(&by_email), partition(&by_domain));
+        assert!(partition(&by_email) < PARTITIONS);
+        // Stable across versions: FNV-1a of "acme.com".
+        assert_eq!(partition(&by_email), 0x4b54_b467_e5e0_0820_u64 % PARTITIONS);
+    }
+
+    #[test]
+    fn the_wire_format_round_trips_and_refuses_by_field() {
+        let original = activity(Some("ann@acme.com"), None);
+        let wire = WireActivity::from_activity(&original);
+        let text = serde_json::to_string(&wire).unwrap();
+        let back: WireActivity = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.activity().unwrap(), original);
+        let bad = WireActivity {
+            email: Some("not-an-email".into()),
+            ..wire.clone()
+        };
+        assert!(bad.activity().unwrap_err().starts_with("email:"));
+        let future = WireActivity { v: 2, ..wire };
+        assert!(future.activity().unwrap_err().starts_with("v:"));
+    }
+}
