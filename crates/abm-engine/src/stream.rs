@@ -4,6 +4,18 @@
 //! idempotent import lane as files, acknowledge them only after the commit, and re-score the
 //! accounts they touched.
 //!
+//! Two kinds of message share the stream: an activity (a file published by `abm import
+//! --stream`) and a tracked event (what `abm serve --stream` collected from the website: the
+//! activity, the first-party visitor, the email it identifies, the company its network
+//! belongs to), told apart by the `Abm-Kind` header. A worker records tracked events exactly
+//! as the collector of a single node does ([`crate::tracking::record`]): visitors,
+//! identification and the joining of anonymous history live in the shared store.
+//!
+//! Re-scoring is coalesced: a worker gathers the accounts its batches touched for
+//! `rescore_every` (one second by default) and re-scores them once, then acknowledges every
+//! message of those batches. A worker killed before the re-score leaves them unacknowledged:
+//! redelivered, they are found stored and their accounts re-scored by the next worker.
+//!
 //! Nothing is lost: a message is acknowledged after the transaction holding its activity
 //! commits; a worker killed before that leaves it unacknowledged and JetStream redelivers it
 //! to another worker after `ack_wait`. Nothing is stored twice: the log keeps one row per
@@ -19,7 +31,16 @@ use abm_store::{ActivityRow, ImportFigures, ImportRecord, SourceLine, Store, Sto
 use async_nats::jetstream::{self, consumer, stream};
 use futures::StreamExt;
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::tracking::{NetworkMatch, TrackedEvent};
+
+/// A connection to JetStream, for the crates that publish without naming async-nats.
+pub type StreamContext = jetstream::Context;
+
+/// The header that tells a tracked event from an activity.
+const KIND_HEADER: &str = "Abm-Kind";
+const TRACKED: &str = "tracked";
 
 /// Subjects are `PREFIX.N` for N in `0..PARTITIONS`, N chosen by the account key's hash.
 pub const PARTITIONS: u64 = 16;
@@ -138,6 +159,106 @@ impl WireActivity {
     }
 }
 
+/// One tracked event on the wire: the collector's [`TrackedEvent`], versioned.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WireTracked {
+    pub v: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<WireActivity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifies: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<WireNetwork>,
+    /// When the collector received it, microseconds since the epoch.
+    pub at: i64,
+}
+
+/// A reverse-IP identification on the wire.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WireNetwork {
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    pub confidence: f64,
+}
+
+impl WireTracked {
+    pub fn from_event(event: &TrackedEvent) -> WireTracked {
+        WireTracked {
+            v: 1,
+            activity: event.activity.as_ref().map(WireActivity::from_activity),
+            visitor: event.visitor.clone(),
+            identifies: event.identifies.as_ref().map(|e| e.as_str().to_owned()),
+            network: event.network.as_ref().map(|network| WireNetwork {
+                domain: network.domain.as_str().to_owned(),
+                organization: network.organization.clone(),
+                confidence: network.confidence,
+            }),
+            at: event.at,
+        }
+    }
+
+    /// The event, validated; the error names the field.
+    pub fn event(&self) -> Result<TrackedEvent, String> {
+        if self.v != 1 {
+            return Err(format!("v: version {} is not known (1 is)", self.v));
+        }
+        let activity = self
+            .activity
+            .as_ref()
+            .map(|activity| activity.activity().map_err(|e| format!("activity.{e}")))
+            .transpose()?;
+        let identifies = self
+            .identifies
+            .as_deref()
+            .map(|e| Email::parse(e).map_err(|error| format!("identifies: {e:?}: {error}")))
+            .transpose()?;
+        let network = self
+            .network
+            .as_ref()
+            .map(|network| {
+                if !(0.0..=1.0).contains(&network.confidence) {
+                    return Err(format!(
+                        "network.confidence: {} is not between 0 and 1",
+                        network.confidence
+                    ));
+                }
+                Ok(NetworkMatch {
+                    domain: Domain::parse(&network.domain)
+                        .map_err(|e| format!("network.domain: {:?}: {e}", network.domain))?,
+                    organization: network.organization.clone(),
+                    confidence: network.confidence,
+                })
+            })
+            .transpose()?;
+        if activity.is_none() && identifies.is_none() {
+            return Err("activity: an event without an activity identifies someone".into());
+        }
+        Ok(TrackedEvent {
+            activity,
+            visitor: self.visitor.clone(),
+            identifies,
+            network,
+            at: self.at,
+        })
+    }
+
+    /// The id the stream de-duplicates a publisher's retry by.
+    fn message_id(&self) -> String {
+        match &self.activity {
+            Some(activity) => activity.id.clone(),
+            None => format!(
+                "identify:{}:{}:{}",
+                self.visitor.as_deref().unwrap_or(""),
+                self.identifies.as_deref().unwrap_or(""),
+                self.at
+            ),
+        }
+    }
+}
+
 /// The partition of an activity: its account key (the email's domain, else its domain)
 /// hashed with FNV-1a, stable across versions and machines, so one account's activities
 /// always share a subject.
@@ -148,6 +269,20 @@ pub fn partition(activity: &Activity) -> u64 {
         .map(|email| email.domain().as_str())
         .or(activity.domain.as_ref().map(Domain::as_str))
         .unwrap_or("");
+    hash_partition(key)
+}
+
+/// The partition of a tracked event: its visitor's (a visitor's events share a subject), else
+/// its activity's.
+pub fn tracked_partition(event: &TrackedEvent) -> u64 {
+    match (&event.visitor, &event.activity) {
+        (Some(visitor), _) => hash_partition(visitor),
+        (None, Some(activity)) => partition(activity),
+        (None, None) => 0,
+    }
+}
+
+fn hash_partition(key: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in key.bytes() {
         hash ^= u64::from(byte);
@@ -212,6 +347,37 @@ pub async fn publish(
     Ok(fresh)
 }
 
+/// Publishes tracked events (what `abm serve --stream` collected) and waits for every
+/// acknowledgement, as [`publish`] does; a worker records them as the single-node collector
+/// would. Returns how many the server took as new.
+pub async fn publish_tracked(
+    context: &jetstream::Context,
+    settings: &StreamSettings,
+    events: &[TrackedEvent],
+) -> Result<u64, StreamError> {
+    let mut pending = Vec::with_capacity(events.len());
+    for event in events {
+        let wire = WireTracked::from_event(event);
+        let body = serde_json::to_vec(&wire).map_err(|e| nats(settings, e))?;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", wire.message_id().as_str());
+        headers.insert(KIND_HEADER, TRACKED);
+        let subject = format!("{}.{}", settings.prefix, tracked_partition(event));
+        pending.push(
+            context
+                .publish_with_headers(subject, headers, body.into())
+                .await
+                .map_err(|e| nats(settings, e))?,
+        );
+    }
+    let mut fresh = 0;
+    for ack in pending {
+        let ack = ack.await.map_err(|e| nats(settings, e))?;
+        fresh += u64::from(!ack.duplicate);
+    }
+    Ok(fresh)
+}
+
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -224,6 +390,9 @@ pub struct WorkerSettings {
     /// How long a delivered message may stay unacknowledged before JetStream gives it to
     /// another worker (set when the consumer group is created).
     pub ack_wait: Duration,
+    /// How long the accounts touched by stored batches gather before one re-score; the
+    /// batches' messages are acknowledged after it.
+    pub rescore_every: Duration,
     pub free_mail: FreeMailDomains,
     pub scoring: ScoringConfig,
     pub triggers: TriggerConfig,
@@ -238,7 +407,11 @@ pub struct WorkerReport {
     pub unchanged: u64,
     /// Refused (not a valid activity): moved to the dead-letter subject with the reason.
     pub dead: u64,
+    /// Of the messages, tracked events (from `abm serve --stream`).
+    pub tracked: u64,
     pub batches: u64,
+    /// Re-scores run, each for the accounts of the batches gathered since the one before.
+    pub rescores: u64,
     pub rescored_accounts: u64,
 }
 
@@ -269,6 +442,9 @@ fn store_batch(
     activities: &[Activity],
     report: &mut WorkerReport,
 ) -> Result<Vec<AccountId>, StoreError> {
+    if activities.is_empty() {
+        return Ok(Vec::new());
+    }
     let version = identity_version(store)?;
     if identity
         .as_ref()
@@ -343,16 +519,117 @@ pub async fn run_worker(
     Option<Box<dyn Store + Send>>,
     Result<WorkerReport, StreamError>,
 ) {
-    let mut slot = Some(store);
+    let mut slot = Some(Local {
+        store,
+        identity: None,
+    });
     let result = work(context, settings, worker, &mut slot, stop).await;
-    (slot, result)
+    (slot.map(|local| local.store), result)
+}
+
+/// What the blocking side of a worker holds between batches.
+struct Local {
+    store: Box<dyn Store + Send>,
+    identity: Option<Identity>,
+}
+
+/// Runs `job` on the store in a blocking thread.
+async fn on_store<T: Send + 'static>(
+    slot: &mut Option<Local>,
+    job: impl FnOnce(&mut Local) -> T + Send + 'static,
+) -> Result<T, StreamError> {
+    let Some(mut local) = slot.take() else {
+        return Err(StreamError::Worker("the store was lost".into()));
+    };
+    let (local, out) = tokio::task::spawn_blocking(move || {
+        let out = job(&mut local);
+        (local, out)
+    })
+    .await
+    .map_err(|e| StreamError::Worker(e.to_string()))?;
+    *slot = Some(local);
+    Ok(out)
+}
+
+/// A fetched message as the worker reads it.
+enum Parsed {
+    Activity(Activity),
+    Tracked(TrackedEvent),
+}
+
+fn parse(message: &jetstream::Message) -> Result<Parsed, String> {
+    let tracked = message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get(KIND_HEADER))
+        .is_some_and(|kind| kind.as_str() == TRACKED);
+    if tracked {
+        serde_json::from_slice::<WireTracked>(&message.payload)
+            .map_err(|e| format!("not a tracked event: {e}"))
+            .and_then(|wire| wire.event())
+            .map(Parsed::Tracked)
+    } else {
+        serde_json::from_slice::<WireActivity>(&message.payload)
+            .map_err(|e| format!("not an activity: {e}"))
+            .and_then(|wire| wire.activity())
+            .map(Parsed::Activity)
+    }
+}
+
+/// Messages stored but not yet acknowledged, and the accounts they touched: settled by one
+/// re-score, then the acknowledgements.
+#[derive(Default)]
+struct Held {
+    messages: Vec<jetstream::Message>,
+    touched: BTreeSet<AccountId>,
+    since: Option<Instant>,
+}
+
+async fn settle(
+    held: &mut Held,
+    slot: &mut Option<Local>,
+    settings: &StreamSettings,
+    worker: &WorkerSettings,
+    report: &mut WorkerReport,
+) -> Result<(), StreamError> {
+    if held.messages.is_empty() {
+        return Ok(());
+    }
+    let touched: Vec<AccountId> = std::mem::take(&mut held.touched).into_iter().collect();
+    if !touched.is_empty() {
+        let (scoring, triggers) = (worker.scoring.clone(), worker.triggers.clone());
+        let count = touched.len() as u64;
+        on_store(slot, move |local| {
+            let now = jiff::Timestamp::now().as_microsecond();
+            crate::scoring::rescore(
+                local.store.as_mut(),
+                &scoring,
+                &triggers,
+                now,
+                Some(&touched),
+            )
+        })
+        .await??;
+        report.rescored_accounts += count;
+        report.rescores += 1;
+    }
+    // Acknowledged only now: the messages are committed and their accounts re-scored.
+    for message in held.messages.drain(..) {
+        message
+            .ack()
+            .await
+            .map_err(|e| nats(settings, e.to_string()))?;
+        report.messages += 1;
+    }
+    held.since = None;
+    Ok(())
 }
 
 async fn work(
     context: &jetstream::Context,
     settings: &StreamSettings,
     worker: &WorkerSettings,
-    store: &mut Option<Box<dyn Store + Send>>,
+    slot: &mut Option<Local>,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<WorkerReport, StreamError> {
     let consumer: consumer::PullConsumer = context
@@ -373,13 +650,20 @@ async fn work(
         .await
         .map_err(|e| nats(settings, e))?;
     let mut report = WorkerReport::default();
-    let mut identity: Option<Identity> = None;
-    let mut idle_since = std::time::Instant::now();
+    let mut held = Held::default();
+    let mut idle_since = Instant::now();
     while !*stop.borrow() {
+        // While messages wait for their re-score, fetch in short waits so the re-score is
+        // not late; otherwise wait longer for the next message.
+        let wait = if held.since.is_some() {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_millis(500)
+        };
         let mut batch = consumer
             .fetch()
             .max_messages(worker.batch)
-            .expires(Duration::from_millis(500))
+            .expires(wait)
             .messages()
             .await
             .map_err(|e| nats(settings, e))?;
@@ -388,6 +672,8 @@ async fn work(
             messages.push(message.map_err(|e| nats(settings, e))?);
         }
         if messages.is_empty() {
+            // Quiet: settle what is held at once.
+            settle(&mut held, slot, settings, worker, &mut report).await?;
             if worker
                 .idle_exit
                 .is_some_and(|limit| idle_since.elapsed() >= limit)
@@ -396,15 +682,14 @@ async fn work(
             }
             continue;
         }
-        idle_since = std::time::Instant::now();
+        idle_since = Instant::now();
         let mut activities = Vec::with_capacity(messages.len());
+        let mut tracked = Vec::new();
         let mut dead = Vec::new();
         for (index, message) in messages.iter().enumerate() {
-            let parsed = serde_json::from_slice::<WireActivity>(&message.payload)
-                .map_err(|e| format!("not an activity: {e}"))
-                .and_then(|wire| wire.activity());
-            match parsed {
-                Ok(activity) => activities.push(activity),
+            match parse(message) {
+                Ok(Parsed::Activity(activity)) => activities.push(activity),
+                Ok(Parsed::Tracked(event)) => tracked.push(event),
                 Err(reason) => dead.push((index, reason)),
             }
         }
@@ -426,52 +711,44 @@ async fn work(
             tracing::warn!(reason, "stream: a message refused to the dead letters");
         }
         report.dead += dead.len() as u64;
-        let Some(mut owned) = store.take() else {
-            return Err(StreamError::Worker("the store was lost".into()));
-        };
         let worker_settings = worker.clone();
-        let mut local = std::mem::take(&mut report);
-        let mut cache = identity.take();
-        let (owned, cache, local, result) = tokio::task::spawn_blocking(move || {
-            let result = store_batch(
-                owned.as_mut(),
-                &mut cache,
+        let mut local_report = WorkerReport::default();
+        let (touched, local_report) = on_store(slot, move |local| {
+            let mut touched = store_batch(
+                local.store.as_mut(),
+                &mut local.identity,
                 &worker_settings,
                 &activities,
-                &mut local,
-            )
-            .and_then(|touched| {
-                if touched.is_empty() {
-                    return Ok(0);
-                }
-                let now = jiff::Timestamp::now().as_microsecond();
-                crate::scoring::rescore(
-                    owned.as_mut(),
-                    &worker_settings.scoring,
-                    &worker_settings.triggers,
-                    now,
-                    Some(&touched),
-                )
-                .map(|_| touched.len() as u64)
-            });
-            (owned, cache, local, result)
+                &mut local_report,
+            )?;
+            if !tracked.is_empty() {
+                let recorded = crate::tracking::record(
+                    local.store.as_mut(),
+                    &tracked,
+                    &worker_settings.free_mail,
+                    jiff::Timestamp::now(),
+                )?;
+                local_report.tracked += recorded.received;
+                local_report.inserted += recorded.inserted;
+                local_report.unchanged += recorded.unchanged;
+                touched.extend(recorded.touched);
+            }
+            Ok::<_, StoreError>((touched, local_report))
         })
-        .await
-        .map_err(|e| StreamError::Worker(e.to_string()))?;
-        *store = Some(owned);
-        identity = cache;
-        report = local;
-        report.rescored_accounts += result?;
-        // Acknowledged only now: the batch is committed.
-        for message in &messages {
-            message
-                .ack()
-                .await
-                .map_err(|e| nats(settings, e.to_string()))?;
-        }
-        report.messages += messages.len() as u64;
+        .await??;
+        report.inserted += local_report.inserted;
+        report.unchanged += local_report.unchanged;
+        report.tracked += local_report.tracked;
         report.batches += 1;
+        held.touched.extend(touched);
+        held.messages.extend(messages);
+        let since = *held.since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= worker.rescore_every {
+            settle(&mut held, slot, settings, worker, &mut report).await?;
+        }
     }
+    // Stopping (or idle): what is stored is re-scored and acknowledged before leaving.
+    settle(&mut held, slot, settings, worker, &mut report).await?;
     Ok(report)
 }
 
@@ -518,5 +795,70 @@ mod tests {
         assert!(bad.activity().unwrap_err().starts_with("email:"));
         let future = WireActivity { v: 2, ..wire };
         assert!(future.activity().unwrap_err().starts_with("v:"));
+    }
+
+    #[test]
+    fn a_tracked_event_round_trips_and_refuses_by_field() {
+        let event = TrackedEvent {
+            activity: Some(activity(None, None)),
+            visitor: Some("visitor-0001".into()),
+            identifies: Some(Email::parse("ann@acme.com").unwrap()),
+            network: Some(NetworkMatch {
+                domain: Domain::parse("globex.com").unwrap(),
+                organization: Some("Globex".into()),
+                confidence: 0.9,
+            }),
+            at: 1_780_000_000_000_000,
+        };
+        let wire = WireTracked::from_event(&event);
+        let back: WireTracked =
+            serde_json::from_str(&serde_json::to_string(&wire).unwrap()).unwrap();
+        let again = back.event().unwrap();
+        assert_eq!(again.activity, event.activity);
+        assert_eq!(again.visitor, event.visitor);
+        assert_eq!(again.identifies, event.identifies);
+        assert_eq!(again.network, event.network);
+        assert_eq!(again.at, event.at);
+        assert_eq!(wire.message_id(), "a-1");
+        // A visitor's events share a partition whatever their activity says.
+        let other = TrackedEvent {
+            activity: Some(activity(Some("bob@initech.com"), None)),
+            ..event.clone()
+        };
+        assert_eq!(tracked_partition(&event), tracked_partition(&other));
+
+        let bad_network = WireTracked {
+            network: Some(WireNetwork {
+                domain: "globex.com".into(),
+                organization: None,
+                confidence: 3.0,
+            }),
+            ..wire.clone()
+        };
+        assert!(
+            bad_network
+                .event()
+                .unwrap_err()
+                .starts_with("network.confidence:")
+        );
+        let bad_activity = WireTracked {
+            activity: Some(WireActivity {
+                kind: "teleport".into(),
+                ..wire.activity.clone().unwrap()
+            }),
+            ..wire.clone()
+        };
+        assert!(
+            bad_activity
+                .event()
+                .unwrap_err()
+                .starts_with("activity.type:")
+        );
+        let empty = WireTracked {
+            activity: None,
+            identifies: None,
+            ..wire
+        };
+        assert!(empty.event().is_err());
     }
 }

@@ -15,11 +15,17 @@
 //! Requests never write the store themselves: they validate, filter and queue. A full queue
 //! answers 503 (the snippet's beacon is dropped, a retried call comes back later), so a burst
 //! can not grow memory without bound.
+//!
+//! In scale-out (`abm serve --stream`) none of those threads run: each request publishes its
+//! events to the JetStream stream and answers once the stream has acknowledged them (stored
+//! on the stream's disk), and workers record them in the shared store and re-score
+//! (`abm_engine::stream`). The web node then holds nothing another node would need.
 
 use abm_core::AccountId;
 use abm_core::identity::FreeMailDomains;
 use abm_core::score::ScoringConfig;
 use abm_core::trigger::TriggerConfig;
+use abm_engine::stream::{StreamContext, StreamSettings};
 use abm_engine::tracking::{Recorded, TrackedEvent};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,12 +52,15 @@ const RESTART_LOG_PAGES: u64 = 32_768;
 /// index, the visitor index), mostly the same few thousand pages again and again: copied
 /// once per interval instead of once per commit.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// Collect calls publishing to the stream at once before new ones are refused.
+const STREAM_IN_FLIGHT: usize = 4_096;
 
 /// What the collector has done since the server started.
 #[derive(Debug, Default)]
 pub struct Counters {
     pub received: AtomicU64,
     pub stored: AtomicU64,
+    pub published: AtomicU64,
     pub unchanged: AtomicU64,
     pub bots: AtomicU64,
     pub refused_privacy: AtomicU64,
@@ -68,9 +77,11 @@ pub struct Counters {
 pub struct CollectorStats {
     /// Events received (valid and not), since the server started
     pub received: u64,
-    /// Events newly stored in the activity log
+    /// Events newly stored in the activity log (0 with `--stream`: workers store them)
     pub stored: u64,
-    /// Events already stored (a retried id)
+    /// Events published to the stream for workers to store (`abm serve --stream`)
+    pub published: u64,
+    /// Events already stored, or already on the stream (a retried id)
     pub unchanged: u64,
     /// Events refused as bots (user agent or rate)
     pub bots: u64,
@@ -96,6 +107,7 @@ impl Counters {
         CollectorStats {
             received: read(&self.received),
             stored: read(&self.stored),
+            published: read(&self.published),
             unchanged: read(&self.unchanged),
             bots: read(&self.bots),
             refused_privacy: read(&self.refused_privacy),
@@ -122,6 +134,8 @@ pub enum CollectError {
     Stopped,
     #[error("the events could not be stored: {0}")]
     Store(String),
+    #[error("the events could not be published to the stream: {0}")]
+    Stream(String),
 }
 
 struct Job {
@@ -129,10 +143,39 @@ struct Job {
     done: tokio::sync::oneshot::Sender<Result<(), CollectError>>,
 }
 
+/// The stream collected events are published to (`abm serve --stream`), connected.
+#[derive(Clone)]
+pub struct StreamTarget {
+    pub settings: StreamSettings,
+    pub context: StreamContext,
+}
+
+impl std::fmt::Debug for StreamTarget {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("StreamTarget")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where events go: the writer thread of this node, or the stream.
+#[derive(Clone)]
+enum Sink {
+    Store(mpsc::SyncSender<Job>),
+    Stream(Arc<StreamSink>),
+}
+
+struct StreamSink {
+    target: StreamTarget,
+    /// Calls publishing now; a call past [`STREAM_IN_FLIGHT`] is refused (503).
+    in_flight: tokio::sync::Semaphore,
+}
+
 /// The handle requests queue events through.
 #[derive(Clone)]
 pub struct Collector {
-    queue: mpsc::SyncSender<Job>,
+    sink: Sink,
     pub counters: Arc<Counters>,
     /// Per-visitor event rates, for the behaviour half of bot filtering.
     pub rates: Arc<Mutex<abm_core::tracking::RateFilter>>,
@@ -145,12 +188,28 @@ pub struct CollectorSettings {
     pub triggers: TriggerConfig,
     pub free_mail: FreeMailDomains,
     pub max_events_per_minute: u32,
+    /// Publish to this stream instead of writing the store (`abm serve --stream`).
+    pub stream: Option<StreamTarget>,
 }
 
 impl Collector {
     /// Starts the writer and rescorer threads; they stop when the last handle is dropped.
     pub fn start(settings: CollectorSettings) -> Result<Self, abm_store::StoreError> {
         let counters = Arc::new(Counters::default());
+        let rates = Arc::new(Mutex::new(abm_core::tracking::RateFilter::new(
+            settings.max_events_per_minute,
+            100_000,
+        )));
+        if let Some(target) = settings.stream {
+            return Ok(Self {
+                sink: Sink::Stream(Arc::new(StreamSink {
+                    target,
+                    in_flight: tokio::sync::Semaphore::new(STREAM_IN_FLIGHT),
+                })),
+                counters,
+                rates,
+            });
+        }
         let mut writer_store = abm_store::open(&settings.database_url)?.reopen()?;
         writer_store.durable_commits()?;
         let rescore_store = abm_store::open(&settings.database_url)?.reopen()?;
@@ -190,12 +249,9 @@ impl Collector {
                 .map_err(|error| abm_store::StoreError::Corrupt(error.to_string()))?;
         }
         Ok(Self {
-            queue,
+            sink: Sink::Store(queue),
             counters,
-            rates: Arc::new(Mutex::new(abm_core::tracking::RateFilter::new(
-                settings.max_events_per_minute,
-                100_000,
-            ))),
+            rates,
         })
     }
 
@@ -204,8 +260,31 @@ impl Collector {
         if events.is_empty() {
             return Ok(());
         }
+        let queue = match &self.sink {
+            Sink::Store(queue) => queue,
+            Sink::Stream(sink) => {
+                let StreamSink { target, in_flight } = sink.as_ref();
+                let Ok(_permit) = in_flight.try_acquire() else {
+                    Counters::add(&self.counters.overloaded, 1);
+                    return Err(CollectError::Overloaded);
+                };
+                let fresh = abm_engine::stream::publish_tracked(
+                    &target.context,
+                    &target.settings,
+                    &events,
+                )
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, events = events.len(), "tracked events not published");
+                    CollectError::Stream(error.to_string())
+                })?;
+                Counters::add(&self.counters.published, fresh);
+                Counters::add(&self.counters.unchanged, events.len() as u64 - fresh);
+                return Ok(());
+            }
+        };
         let (done, finished) = tokio::sync::oneshot::channel();
-        match self.queue.try_send(Job { events, done }) {
+        match queue.try_send(Job { events, done }) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Full(_)) => {
                 Counters::add(&self.counters.overloaded, 1);

@@ -39,6 +39,9 @@ pub struct WebSettings {
     pub plays: Option<Arc<abm_core::play::Setup>>,
     /// `[reports]`: what reports count as engaged and influenced, and the costs of plays.
     pub reports: abm_core::report::ReportsConfig,
+    /// Scale-out: collected events go to this stream for workers to store (`None`: this
+    /// node's collector writes them).
+    pub stream: Option<crate::collect::StreamTarget>,
 }
 
 #[derive(Clone)]
@@ -103,6 +106,7 @@ impl AppState {
                     triggers: settings.triggers.clone(),
                     free_mail: settings.free_mail.clone(),
                     max_events_per_minute: settings.tracking.max_events_per_minute,
+                    stream: settings.stream.clone(),
                 },
             )?)
         } else {

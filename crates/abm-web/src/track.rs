@@ -219,6 +219,8 @@ fn collect_problem(error: CollectError) -> Problem {
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
         }
         CollectError::Stopped | CollectError::Store(_) => Problem::internal(error),
+        // The stream is unreachable for now: the caller may retry (ids make it safe).
+        CollectError::Stream(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
 }
 

@@ -2,7 +2,10 @@
 //! 127.0.0.1:4222, which must run: this test fails, never skips, without it), two `abm worker`
 //! processes sharing one durable consumer into a fresh PostgreSQL database, one of them killed
 //! with SIGKILL mid-stream. Nothing may be lost or stored twice: the counts and the scores
-//! equal a single-node import of the same file.
+//! equal a single-node import of the same file. And the collector through the stream: two
+//! `abm serve --stream` nodes publish what the website sends, store nothing themselves, and a
+//! worker records it (visitors, reverse-IP, identify joining the anonymous history) and
+//! re-scores.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -104,14 +107,7 @@ fn two_workers_one_killed_lose_nothing_and_store_nothing_twice() {
     let directory = tempfile::tempdir().unwrap();
     let dir = directory.path();
     write_world(dir);
-    let unique = format!(
-        "{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let unique = unique();
     let stream = format!("ABM_TEST_{unique}");
     let prefix = format!("abmtest.{unique}");
 
@@ -209,6 +205,21 @@ fn two_workers_one_killed_lose_nothing_and_store_nothing_twice() {
     assert_eq!(scores(&shared.url), scores(&single.url));
 
     // The test's stream is removed (the server is shared).
+    delete_stream(&stream);
+}
+
+fn unique() -> String {
+    format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn delete_stream(stream: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -216,10 +227,200 @@ fn two_workers_one_killed_lose_nothing_and_store_nothing_twice() {
     runtime.block_on(async {
         let client = async_nats::connect(NATS).await.unwrap();
         async_nats::jetstream::new(client)
-            .delete_stream(&stream)
+            .delete_stream(stream)
             .await
             .unwrap();
     });
+}
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/// Starts `abm serve --stream` on a free port.
+fn serve_streaming(
+    dir: &Path,
+    url: &str,
+    stream: &str,
+    prefix: &str,
+) -> (common::KillOnDrop, String) {
+    let port = common::free_port();
+    let server = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_abm"))
+            .current_dir(dir)
+            .env("ABM_DATABASE_URL", url)
+            .env("ABM_STREAM_NAME", stream)
+            .env("ABM_STREAM_PREFIX", prefix)
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--insecure-cookies",
+                "--stream",
+                NATS,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    common::wait_for(&format!("{base}/healthz"));
+    (server, base)
+}
+
+#[test]
+fn serve_with_a_stream_publishes_and_a_worker_records_the_visits() {
+    if std::net::TcpStream::connect("127.0.0.1:4222").is_err() {
+        panic!(
+            "NATS with JetStream is required at 127.0.0.1:4222 for the scale-out test (`nats-server -js`; .ci/run starts it)"
+        );
+    }
+    let Some(database) = abm_store::testing::PostgresDatabase::create("abm_collect_stream") else {
+        return;
+    };
+    let url = &database.url;
+    let directory = tempfile::tempdir().unwrap();
+    let dir = directory.path();
+    // The test's own network is Globex's office (explicit ranges count even when private).
+    std::fs::write(
+        dir.join("abm.toml"),
+        "[reverse_ip]\nranges = \"ranges.csv\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ranges.csv"),
+        "network,domain,confidence,organization\n127.0.0.0/8,globex.com,0.9,Globex Corporation\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("accounts.csv"),
+        "Id,Name,Website,Industry\n001A,Acme,acme.com,Software\n001B,Globex Corporation,globex.com,Software\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("contacts.csv"),
+        "Id,AccountId,Email,FirstName,LastName,Title\n003A,001A,jane@acme.com,Jane,Doe,VP Marketing\n",
+    )
+    .unwrap();
+    common::ok(dir, url, &["import", "accounts", "accounts.csv"], "");
+    common::ok(dir, url, &["import", "contacts", "contacts.csv"], "");
+    common::ok(
+        dir,
+        url,
+        &["user", "add", "admin@ourco.com", "--role", "admin"],
+        "",
+    );
+    let token = common::ok(
+        dir,
+        url,
+        &[
+            "token",
+            "create",
+            "admin@ourco.com",
+            "--as",
+            "admin@ourco.com",
+        ],
+        "",
+    )
+    .trim()
+    .to_owned();
+    let id = unique();
+    let (stream, prefix) = (format!("ABM_COLLECT_{id}"), format!("abmcollect.{id}"));
+
+    // Two web nodes on one database and one stream; a visitor's calls reach either.
+    let (_a, node_a) = serve_streaming(dir, url, &stream, &prefix);
+    let (_b, node_b) = serve_streaming(dir, url, &stream, &prefix);
+    let client = reqwest::blocking::Client::new();
+    let collect = |base: &str, events: serde_json::Value| {
+        let response = client
+            .post(format!("{base}/t/collect"))
+            .header("content-type", "text/plain")
+            .header("user-agent", BROWSER)
+            .body(serde_json::json!({ "events": events }).to_string())
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 204, "{:?}", response.text());
+    };
+    let view = |id: &str, visitor: &str| serde_json::json!({"id": id, "visitor": visitor, "type": "page_view", "url": "https://www.example.com/pricing"});
+    let jane = "visitor-jane-000001";
+    collect(&node_a, serde_json::json!([view("stream-event-1", jane)]));
+    collect(
+        &node_b,
+        serde_json::json!([view("stream-event-2", jane), view("stream-event-1", jane)]),
+    );
+    collect(
+        &node_a,
+        serde_json::json!([{"id": "stream-event-3", "visitor": jane, "type": "form_submit", "url": "https://www.example.com/demo", "email": "Jane@Acme.com"}]),
+    );
+    collect(
+        &node_b,
+        serde_json::json!([view("stream-event-4", "visitor-other-000002")]),
+    );
+    let stats = |base: &str| -> serde_json::Value {
+        client
+            .get(format!("{base}/api/v1/tracking"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let (a, b) = (stats(&node_a), stats(&node_b));
+    assert_eq!(
+        (a["published"].as_u64(), a["stored"].as_u64()),
+        (Some(2), Some(0)),
+        "{a}"
+    );
+    // The retried st-1 is a repeat the stream drops.
+    assert_eq!(
+        (b["published"].as_u64(), b["unchanged"].as_u64()),
+        (Some(2), Some(1)),
+        "{b}"
+    );
+    // The web nodes stored nothing: the stream holds the events until a worker takes them.
+    assert_eq!(count(url, dir), (0, 0));
+
+    let output = worker(dir, url, &stream, &prefix).wait_with_output_taken();
+    assert!(output.status.success(), "the worker failed");
+    let summary = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        summary.contains("4 messages (4 tracked events)"),
+        "{summary}"
+    );
+    // Jane's two anonymous views joined her and Acme when she filled the form; the other
+    // visitor's view is Globex's by its network; nothing is left unmatched.
+    assert_eq!(count(url, dir), (4, 0), "{summary}");
+    let timeline: serde_json::Value = client
+        .get(format!("{node_b}/api/v1/accounts/acme.com/timeline"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let kinds: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["what"] == "activity")
+        .map(|entry| entry["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 3, "{timeline}");
+    assert!(kinds.contains(&"form_fill"), "{timeline}");
+    // The worker re-scored the accounts the visits touched: their stored engagement moved.
+    let ranked: serde_json::Value =
+        serde_json::from_str(&common::ok(dir, url, &["accounts", "--format", "json"], "")).unwrap();
+    for domain in ["acme.com", "globex.com"] {
+        let row = ranked
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["domain"] == domain)
+            .unwrap();
+        assert!(
+            row["engagement"].as_f64().unwrap() > 0.0,
+            "{domain}: {ranked}"
+        );
+    }
+    delete_stream(&stream);
 }
 
 trait WaitTaken {

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Run the plays (what `abm run` does) every this many seconds; 0: never
     #[arg(long, default_value_t = 60)]
     run_every: u64,
+    /// Scale-out: publish collected events to this NATS JetStream server (nats://host:4222)
+    /// for `abm worker` to store and score, instead of writing them here
+    #[arg(long, env = "ABM_STREAM")]
+    stream: Option<String>,
 }
 
 pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
@@ -51,13 +55,28 @@ pub fn run(context: &Context, args: &ServeArgs) -> Result<ExitCode> {
             |error| anyhow::anyhow!("{}: {error}", context.config_path.display()),
         )?)),
         reports: config.reports.clone(),
+        stream: None,
     };
-    let url = context.database_url();
-    let state = abm_web::AppState::new(url, settings)
-        .with_context(|| format!("cannot open the database {}", super::redact(url)))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let mut settings = settings;
+    if let Some(url) = &args.stream {
+        let stream = super::worker::stream_from_env(url);
+        // Connected now, so a wrong address fails at start rather than at the first visit.
+        let context = runtime.block_on(abm_engine::stream::connect(&stream))?;
+        eprintln!(
+            "abm: collected events go to the stream {} ({}.*); `abm worker` stores them",
+            stream.name, stream.prefix
+        );
+        settings.stream = Some(abm_web::collect::StreamTarget {
+            settings: stream,
+            context,
+        });
+    }
+    let url = context.database_url();
+    let state = abm_web::AppState::new(url, settings)
+        .with_context(|| format!("cannot open the database {}", super::redact(url)))?;
     eprintln!("abm serving on http://{} (Ctrl-C stops)", args.bind);
     if args.run_every > 0 && config.plays.iter().any(|play| !play.paused) {
         spawn_scheduler(url.to_owned(), config, args.run_every)?;

@@ -35,6 +35,10 @@ pub struct WorkerArgs {
     /// it; set when the consumer group is first created
     #[arg(long, default_value_t = 30)]
     ack_wait: u64,
+    /// Milliseconds the accounts of stored batches gather before one re-score (the batches
+    /// are acknowledged after it); at most a third of the ack wait
+    #[arg(long, default_value_t = 1000)]
+    rescore_every: u64,
 }
 
 fn settings(url: &str, name: &str, prefix: &str) -> StreamSettings {
@@ -56,12 +60,20 @@ pub fn run(context: &Context, args: &WorkerArgs) -> Result<ExitCode> {
     if args.batch == 0 || args.batch > 50_000 {
         bail!("--batch {}: between 1 and 50000", args.batch);
     }
+    if args.rescore_every.saturating_mul(3) > args.ack_wait.saturating_mul(1000) {
+        bail!(
+            "--rescore-every {} ms: at most a third of --ack-wait ({} s), or messages held for their re-score would be redelivered",
+            args.rescore_every,
+            args.ack_wait
+        );
+    }
     let config = Config::load(&context.config_path)?;
     let worker = WorkerSettings {
         durable: args.durable.clone(),
         batch: args.batch,
         idle_exit: args.idle_exit.map(Duration::from_secs),
         ack_wait: Duration::from_secs(args.ack_wait.clamp(1, 3600)),
+        rescore_every: Duration::from_millis(args.rescore_every),
         free_mail: config.free_mail(),
         scoring: config.scoring(),
         triggers: config.triggers.clone(),
@@ -108,14 +120,16 @@ pub fn run(context: &Context, args: &WorkerArgs) -> Result<ExitCode> {
     drop(store);
     let report = report?;
     println!(
-        "{} messages in {} batches: {} stored, {} already stored, {} refused to {}-dead; {} accounts re-scored.",
+        "{} messages ({} tracked events) in {} batches: {} stored, {} already stored, {} refused to {}-dead; {} accounts re-scored in {} re-scores.",
         report.messages,
+        report.tracked,
         report.batches,
         report.inserted,
         report.unchanged,
         report.dead,
         args.subject_prefix,
-        report.rescored_accounts
+        report.rescored_accounts,
+        report.rescores
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -219,6 +233,19 @@ fn read(path: &Path, mut each: impl FnMut(Activity) -> Result<()>) -> Result<Vec
     Ok(problems)
 }
 
+/// The stream at `url`, named as `abm worker` reads it (`ABM_STREAM_NAME`,
+/// `ABM_STREAM_PREFIX`), for the commands that publish.
+pub fn stream_from_env(url: &str) -> StreamSettings {
+    let mut stream = StreamSettings::new(url);
+    if let Ok(name) = std::env::var("ABM_STREAM_NAME") {
+        stream.name = name;
+    }
+    if let Ok(prefix) = std::env::var("ABM_STREAM_PREFIX") {
+        stream.prefix = prefix;
+    }
+    stream
+}
+
 /// `abm import activities FILE… --stream URL`: every file checked first (all-or-nothing: one
 /// bad row publishes nothing), then published, each publish acknowledged by the stream.
 pub fn publish_files(files: &[PathBuf], url: &str) -> Result<ExitCode> {
@@ -236,14 +263,7 @@ pub fn publish_files(files: &[PathBuf], url: &str) -> Result<ExitCode> {
         }
         bail!("nothing was published: fix the rows above and run the import again");
     }
-    // The same names as `abm worker` reads (`ABM_STREAM_NAME`, `ABM_STREAM_PREFIX`).
-    let mut stream = StreamSettings::new(url);
-    if let Ok(name) = std::env::var("ABM_STREAM_NAME") {
-        stream.name = name;
-    }
-    if let Ok(prefix) = std::env::var("ABM_STREAM_PREFIX") {
-        stream.prefix = prefix;
-    }
+    let stream = stream_from_env(url);
     let runtime = runtime()?;
     let context = runtime.block_on(stream::connect(&stream))?;
     let mut published = 0u64;
