@@ -378,6 +378,9 @@ pub async fn publish_tracked(
     Ok(fresh)
 }
 
+/// Batches failing one after the other before a worker gives up.
+const MAX_FAILURES: u32 = 5;
+
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -409,6 +412,9 @@ pub struct WorkerReport {
     pub dead: u64,
     /// Of the messages, tracked events (from `abm serve --stream`).
     pub tracked: u64,
+    /// Messages given back to the stream because their batch failed to store (stored on a
+    /// later try).
+    pub retried: u64,
     pub batches: u64,
     /// Re-scores run, each for the accounts of the batches gathered since the one before.
     pub rescores: u64,
@@ -592,6 +598,7 @@ async fn settle(
     worker: &WorkerSettings,
     report: &mut WorkerReport,
 ) -> Result<(), StreamError> {
+    held.since = None;
     if held.messages.is_empty() {
         return Ok(());
     }
@@ -621,7 +628,6 @@ async fn settle(
             .map_err(|e| nats(settings, e.to_string()))?;
         report.messages += 1;
     }
-    held.since = None;
     Ok(())
 }
 
@@ -652,6 +658,7 @@ async fn work(
     let mut report = WorkerReport::default();
     let mut held = Held::default();
     let mut idle_since = Instant::now();
+    let mut failures = 0u32;
     while !*stop.borrow() {
         // While messages wait for their re-score, fetch in short waits so the re-score is
         // not late; otherwise wait longer for the next message.
@@ -711,9 +718,25 @@ async fn work(
             tracing::warn!(reason, "stream: a message refused to the dead letters");
         }
         report.dead += dead.len() as u64;
+        // The refused are kept in the dead letters now: acknowledged at once, and out of the
+        // batch, so a retried batch does not refuse them twice.
+        let mut kept = Vec::with_capacity(messages.len() - dead.len());
+        let mut dead_indexes = dead.iter().map(|(index, _)| *index).peekable();
+        for (index, message) in messages.into_iter().enumerate() {
+            if dead_indexes.next_if_eq(&index).is_some() {
+                message
+                    .ack()
+                    .await
+                    .map_err(|e| nats(settings, e.to_string()))?;
+                report.messages += 1;
+            } else {
+                kept.push(message);
+            }
+        }
+        let messages = kept;
         let worker_settings = worker.clone();
         let mut local_report = WorkerReport::default();
-        let (touched, local_report) = on_store(slot, move |local| {
+        let stored = on_store(slot, move |local| {
             let mut touched = store_batch(
                 local.store.as_mut(),
                 &mut local.identity,
@@ -727,6 +750,7 @@ async fn work(
                     &tracked,
                     &worker_settings.free_mail,
                     jiff::Timestamp::now(),
+                    crate::tracking::Writers::Many,
                 )?;
                 local_report.tracked += recorded.received;
                 local_report.inserted += recorded.inserted;
@@ -735,7 +759,39 @@ async fn work(
             }
             Ok::<_, StoreError>((touched, local_report))
         })
-        .await??;
+        .await?;
+        let (touched, local_report) = match stored {
+            Ok(stored) => {
+                failures = 0;
+                stored
+            }
+            Err(error) => {
+                // A deadlock, a lost connection, a server restarting: the batch's
+                // transaction rolled back, so its messages go back to the stream for another
+                // try (here or on another worker), on a fresh connection. Only a failure that
+                // keeps coming back stops the worker.
+                failures += 1;
+                tracing::warn!(%error, failures, "stream: a batch was not stored; its messages go back to the stream");
+                for message in &messages {
+                    let _ = message
+                        .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
+                }
+                report.retried += messages.len() as u64;
+                if failures >= MAX_FAILURES {
+                    return Err(error.into());
+                }
+                on_store(slot, |local| {
+                    if let Ok(fresh) = local.store.reopen() {
+                        local.store = fresh;
+                    }
+                    local.identity = None;
+                })
+                .await?;
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(failures))).await;
+                continue;
+            }
+        };
         report.inserted += local_report.inserted;
         report.unchanged += local_report.unchanged;
         report.tracked += local_report.tracked;

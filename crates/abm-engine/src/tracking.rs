@@ -59,6 +59,17 @@ pub struct Recorded {
     pub touched: Vec<AccountId>,
 }
 
+/// Who else records the same visitors at the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writers {
+    /// This is the only writer (a node's collector thread): the visitors it read stay current.
+    One,
+    /// Others may record the same visitors at once (the workers of the stream): after writing,
+    /// the visitors whose events this batch stored without a person are read again, and an
+    /// identity another writer stored meanwhile takes those events too.
+    Many,
+}
+
 /// Records a batch, all or nothing. The batch's visitors are read together first and written
 /// together last, a few statements for the whole batch rather than two per event.
 pub fn record(
@@ -66,6 +77,7 @@ pub fn record(
     events: &[TrackedEvent],
     free_mail: &FreeMailDomains,
     started_at: jiff::Timestamp,
+    writers: Writers,
 ) -> Result<Recorded, StoreError> {
     let mut recorded = Recorded {
         received: events.len() as u64,
@@ -82,6 +94,9 @@ pub fn record(
     let mut network_owners: BTreeMap<Domain, Option<AccountId>> = BTreeMap::new();
     let mut rows = Vec::with_capacity(events.len());
     let mut touched = BTreeSet::new();
+    // Visitors with events stored here without a person: what another writer may have
+    // identified meanwhile.
+    let mut without_person = BTreeSet::new();
     for (index, event) in events.iter().enumerate() {
         let mut visitor = match &event.visitor {
             Some(id) => Some(visitor_entry(&mut visitors, id, event.at)?),
@@ -169,6 +184,11 @@ pub fn record(
         if account.is_none() {
             recorded.anonymous += 1;
         }
+        if contact.is_none()
+            && let Some(visitor) = &event.visitor
+        {
+            without_person.insert(visitor.as_str());
+        }
         touched.extend(account);
         rows.push(ActivityRow {
             activity: activity.clone(),
@@ -193,15 +213,22 @@ pub fn record(
         let mut sql = transaction.sql()?;
         // A visitor whose identity this batch changed is written whole; the others (new
         // ones, and returning ones as they were) only with their visits.
+        // Each written with this batch's events alone: the store adds them to its count.
         let mut whole = Vec::new();
         let mut visits = Vec::with_capacity(visitors.len());
         for visitor in visitors.values() {
+            let written = VisitorRecord {
+                events: visitor.record.events - visitor.stored.as_ref().map_or(0, |s| s.events),
+                ..visitor.record.clone()
+            };
             if visitor.identity_changed() {
-                whole.push(&visitor.record);
+                whole.push(written);
             } else {
-                visits.push(&visitor.record);
+                visits.push(written);
             }
         }
+        let whole: Vec<&VisitorRecord> = whole.iter().collect();
+        let visits: Vec<&VisitorRecord> = visits.iter().collect();
         tracking::save_visitors(sql.as_mut(), &whole, VisitorWrite::Whole)?;
         tracking::save_visitors(sql.as_mut(), &visits, VisitorWrite::Visits)?;
         for visitor in visitors.values() {
@@ -213,6 +240,25 @@ pub fn record(
                     visitor.record.contact_id,
                 )?;
                 touched.extend(visitor.record.account_id.map(AccountId));
+            }
+        }
+        if writers == Writers::Many && !without_person.is_empty() {
+            let ids: Vec<&str> = without_person.into_iter().collect();
+            for stored in tracking::visitors(sql.as_mut(), &ids)? {
+                let Some(seen) = visitors.get(&stored.id) else {
+                    continue;
+                };
+                let moved = (stored.account_id, stored.contact_id)
+                    != (seen.record.account_id, seen.record.contact_id);
+                if moved && !seen.link && stored.account_id.is_some() {
+                    recorded.linked += tracking::link_visitor_activities(
+                        sql.as_mut(),
+                        &stored.id,
+                        stored.account_id,
+                        stored.contact_id,
+                    )?;
+                    touched.extend(stored.account_id.map(AccountId));
+                }
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use abm_core::identity::FreeMailDomains;
 use abm_core::{Account, Activity, ActivityId, ActivityKind, Contact, Domain, Email};
-use abm_engine::tracking::{NetworkMatch, Recorded, TrackedEvent, record};
+use abm_engine::tracking::{NetworkMatch, Recorded, TrackedEvent, Writers, record};
 use abm_store::{ImportFigures, ImportRecord, Store};
 
 fn on_both_backends(test: impl Fn(&mut dyn Store)) {
@@ -93,6 +93,7 @@ fn run(store: &mut dyn Store, events: &[TrackedEvent]) -> Recorded {
         events,
         &FreeMailDomains::default(),
         jiff::Timestamp::from_microsecond(T0).unwrap(),
+        Writers::One,
     )
     .unwrap()
 }
@@ -337,4 +338,72 @@ fn a_large_batch_counts_each_visitor_once_and_stores_a_repeated_event_once() {
             3
         );
     });
+}
+
+/// The workers of the stream record one visitor's events at once, on one PostgreSQL database:
+/// no visit is lost from the visitor's count, and an identify another writer stored while a
+/// batch was being recorded still takes that batch's anonymous events.
+#[test]
+fn many_writers_of_the_same_visitors_lose_no_visit_and_no_identity() {
+    let Some(database) = abm_store::testing::PostgresDatabase::create("abm_tracking_many") else {
+        return;
+    };
+    let mut store = abm_store::open(&database.url).unwrap();
+    let (acme, _) = seed(store.as_mut());
+    const WRITERS: usize = 4;
+    const BATCHES: usize = 30;
+    const VISITORS: usize = 8;
+    let visitor = |v: usize| format!("visitor-many-{v:04}");
+    std::thread::scope(|scope| {
+        for writer in 0..WRITERS {
+            let url = database.url.clone();
+            scope.spawn(move || {
+                let mut store = abm_store::open(&url).unwrap();
+                for batch in 0..BATCHES {
+                    let at = T0 + (batch * WRITERS + writer) as i64;
+                    let mut events: Vec<TrackedEvent> = (0..VISITORS)
+                        .map(|v| view(&format!("w{writer}b{batch:02}v{v}x"), &visitor(v), at))
+                        .collect();
+                    if writer == 0 && batch == BATCHES / 2 {
+                        events.extend(
+                            (0..VISITORS).map(|v| identify(&visitor(v), "jane@acme.com", at)),
+                        );
+                    }
+                    record(
+                        store.as_mut(),
+                        &events,
+                        &FreeMailDomains::default(),
+                        jiff::Timestamp::from_microsecond(T0).unwrap(),
+                        Writers::Many,
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let sql = store.sql();
+    let left = sql
+        .query_opt(
+            "SELECT COUNT(*) FROM activities WHERE visitor IS NOT NULL AND (contact_id IS NULL OR account_id <> $1)",
+            &[acme.into()],
+        )
+        .unwrap()
+        .unwrap()
+        .int(0)
+        .unwrap();
+    assert_eq!(
+        left, 0,
+        "every event of an identified visitor joins the contact and account"
+    );
+    let events = sql
+        .query_opt(
+            "SELECT CAST(SUM(events) AS BIGINT), COUNT(*) FROM visitors",
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (events.int(0).unwrap(), events.int(1).unwrap()),
+        ((WRITERS * BATCHES * VISITORS) as i64, VISITORS as i64)
+    );
 }

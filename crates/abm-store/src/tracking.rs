@@ -104,34 +104,40 @@ fn visitor_values(visitor: &VisitorRecord, into: &mut Vec<Value>) {
 /// What a multi-row visitor write does to a visitor already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VisitorWrite {
-    /// Every column is replaced: the caller merged a new identity into the record.
+    /// The identity columns are replaced: the caller merged a new identity into the record.
     Whole,
-    /// Only `first_seen`, `last_seen` and `events`: the identity is as stored, and its
-    /// columns (and the index on the account) are left untouched, so a returning visitor's
-    /// visit rewrites one row and no index entry.
+    /// Only the visits: the identity is as stored, and its columns (and the index on the
+    /// account) are left untouched, so a returning visitor's visit rewrites one row and no
+    /// index entry.
     Visits,
 }
 
 /// Writes visitors as the caller merged them, up to [`VISITORS_PER_STATEMENT`] a statement;
 /// a visitor not yet stored is inserted whole either way. Each id at most once (one
 /// statement may not change a row twice on PostgreSQL).
+///
+/// Visits add up rather than overwrite, so that several writers (the workers of the stream)
+/// may record one visitor at once without losing a visit: a record's `events` are the events
+/// of this write, added to the stored count, and its first and last seen times only widen the
+/// stored ones.
 pub fn save_visitors(
     sql: &mut dyn Sql,
     visitors: &[&VisitorRecord],
     write: VisitorWrite,
 ) -> Result<()> {
+    const VISITS: &str = "first_seen = CASE WHEN excluded.first_seen < visitors.first_seen
+                   THEN excluded.first_seen ELSE visitors.first_seen END,
+               last_seen = CASE WHEN excluded.last_seen > visitors.last_seen
+                   THEN excluded.last_seen ELSE visitors.last_seen END,
+               events = visitors.events + excluded.events";
     let update = match write {
-        VisitorWrite::Whole => {
-            "first_seen = excluded.first_seen,
-               last_seen = excluded.last_seen, events = excluded.events,
+        VisitorWrite::Whole => format!(
+            "{VISITS},
                account_id = excluded.account_id, contact_id = excluded.contact_id,
                email = excluded.email, identified_by = excluded.identified_by,
                confidence = excluded.confidence, organization = excluded.organization"
-        }
-        VisitorWrite::Visits => {
-            "first_seen = excluded.first_seen,
-               last_seen = excluded.last_seen, events = excluded.events"
-        }
+        ),
+        VisitorWrite::Visits => VISITS.to_owned(),
     };
     // Full chunks share one statement text; the rest goes in chunks of halving sizes, so
     // a batch of any size needs at most a handful of texts, each prepared once.

@@ -1024,10 +1024,14 @@ fn visitors_are_read_and_written_many_a_statement() {
         assert_eq!(visitors(store.sql(), &[]).unwrap(), vec![]);
 
         // Visits write only the visits: the identity stays as stored, even when the record
-        // written carries none. Whole replaces the identity too.
+        // written carries none. Whole replaces the identity too. Visits add up and the seen
+        // times only widen, so two writers of one visitor lose nothing.
         let mut visit = visitor(7);
         (visit.first_seen, visit.last_seen, visit.events) = (5, 30, 4);
         save_visitors(store.sql(), &[&visit], VisitorWrite::Visits).unwrap();
+        let mut late = visitor(7);
+        (late.first_seen, late.last_seen, late.events) = (12, 25, 2);
+        save_visitors(store.sql(), &[&late], VisitorWrite::Visits).unwrap();
         let mut changed = all[8].clone();
         changed.organization = None;
         changed.identified_by = Some("identify".into());
@@ -1039,11 +1043,17 @@ fn visitors_are_read_and_written_many_a_statement() {
         read.sort_by(|a, b| a.id.cmp(&b.id));
         assert_eq!(
             (read[0].first_seen, read[0].last_seen, read[0].events),
-            (5, 30, 4)
+            (5, 30, 1 + 4 + 2)
         );
         assert_eq!(read[0].email.as_deref(), Some("jane@acme.com"));
         assert_eq!(read[0].identified_by.as_deref(), Some("identify"));
-        assert_eq!(read[1], changed);
+        assert_eq!(
+            read[1],
+            VisitorRecord {
+                events: 1 + 9,
+                ..changed
+            }
+        );
         read
     });
 }

@@ -332,8 +332,13 @@ fn write_loop(
             .flat_map(|job| std::mem::take(&mut job.events))
             .collect();
         let started = Instant::now();
-        let result =
-            abm_engine::tracking::record(store.as_mut(), &all, free_mail, jiff::Timestamp::now());
+        let result = abm_engine::tracking::record(
+            store.as_mut(),
+            &all,
+            free_mail,
+            jiff::Timestamp::now(),
+            abm_engine::tracking::Writers::One,
+        );
         let reply = match result {
             Ok(recorded) => {
                 count(counters, &recorded);

@@ -120,7 +120,7 @@ pub fn run(context: &Context, args: &WorkerArgs) -> Result<ExitCode> {
     drop(store);
     let report = report?;
     println!(
-        "{} messages ({} tracked events) in {} batches: {} stored, {} already stored, {} refused to {}-dead; {} accounts re-scored in {} re-scores.",
+        "{} messages ({} tracked events) in {} batches: {} stored, {} already stored, {} refused to {}-dead, {} given back after a failed batch; {} accounts re-scored in {} re-scores.",
         report.messages,
         report.tracked,
         report.batches,
@@ -128,6 +128,7 @@ pub fn run(context: &Context, args: &WorkerArgs) -> Result<ExitCode> {
         report.unchanged,
         report.dead,
         args.subject_prefix,
+        report.retried,
         report.rescored_accounts,
         report.rescores
     );
