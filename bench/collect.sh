@@ -8,6 +8,10 @@
 # Each request waits for the commit that stores it, so one commit holds at most CONNECTIONS
 # events: like a website's many visitors, the benchmark needs many connections.
 #
+# ABM_BENCH_STREAM=nats://127.0.0.1:4222 runs the scale-out collector instead (`abm serve
+# --stream`: each 204 means the event is on the JetStream stream), then one `abm worker`
+# drains the stream into the database before the count.
+#
 # Needs wrk (apt-get install wrk). Target on a 2-core machine: >= 20,000 events/s, p99 < 25 ms.
 set -euo pipefail
 seconds=${1:-20}
@@ -23,12 +27,24 @@ url=${3:-"sqlite://$dir/abm.db"}
 cd "$dir"
 "$abm" --database-url "$url" init > /dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$abm" --database-url "$url" serve --bind "127.0.0.1:$port" --insecure-cookies 2> "$dir/serve.log" &
+stream_args=()
+if [ -n "${ABM_BENCH_STREAM:-}" ]; then
+  tag="$$_$(date +%s%N)"
+  export ABM_STREAM_NAME="ABM_BENCH_COLLECT_$tag" ABM_STREAM_PREFIX="abmbenchcollect.$tag"
+  stream_args=(--stream "$ABM_BENCH_STREAM")
+fi
+"$abm" --database-url "$url" serve --bind "127.0.0.1:$port" --insecure-cookies "${stream_args[@]}" 2> "$dir/serve.log" &
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break; sleep 0.1; done
 before=$("$abm" --database-url "$url" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["activities"])')
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$root/bench/collect.lua" "http://127.0.0.1:$port/t/collect" | tee "$dir/wrk.txt"
 sleep 1
+if [ -n "${ABM_BENCH_STREAM:-}" ]; then
+  start=$(date +%s.%N)
+  "$abm" --database-url "$url" worker --stream "$ABM_BENCH_STREAM" --batch 5000 --idle-exit 3
+  end=$(date +%s.%N)
+  python3 -c "print(f'the worker drained the stream in {$end - $start - 3:.1f} s (the 3 s idle exit taken off)')"
+fi
 after=$("$abm" --database-url "$url" status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["activities"])')
 answered=$(sed -n 's/^answered 204: \([0-9]*\),.*/\1/p' "$dir/wrk.txt")
 stored=$((after - before))

@@ -4,6 +4,8 @@
 # side by side, each time into a fresh PostgreSQL database. Prints activities per second.
 #
 #   bench/stream.sh [ROWS] [ACCOUNTS]     defaults: 1000000 20000
+# ABM_BENCH_RESCORE_EVERY=MS sets the workers' --rescore-every (default 1000; 0 re-scores
+# after every batch, as workers did before re-scoring was coalesced).
 # Needs nats-server -js on 127.0.0.1:4222 and PostgreSQL on 127.0.0.1:5432.
 set -euo pipefail
 rows=${1:-1000000}
@@ -33,7 +35,7 @@ run() {
   start=$(date +%s.%N)
   local pids=()
   for _ in $(seq 1 "$workers"); do
-    "$abm" --database-url "$url" worker --stream nats://127.0.0.1:4222 --batch 5000 --idle-exit 3 > /dev/null 2>&1 &
+    "$abm" --database-url "$url" worker --stream nats://127.0.0.1:4222 --batch 5000 --idle-exit 3 --rescore-every "${ABM_BENCH_RESCORE_EVERY:-1000}" > /dev/null 2>&1 &
     pids+=($!)
   done
   wait "${pids[@]}"

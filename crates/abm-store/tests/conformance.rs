@@ -501,6 +501,59 @@ fn an_unfinished_bulk_load_is_refused_at_commit_and_changes_nothing() {
     });
 }
 
+/// Several processes (the workers of the stream) saving one account's scores at once record
+/// its stage change once: saves take turns, and each reads the stage the one before stored.
+#[test]
+fn concurrent_saves_of_one_account_record_its_stage_change_once() {
+    use abm_core::score::{ScoreValues, Stage};
+    use abm_store::SavedScore;
+    let directory = tempfile::tempdir().unwrap();
+    let mut urls = vec![format!(
+        "sqlite://{}",
+        directory.path().join("abm.db").display()
+    )];
+    let postgres = abm_store::testing::PostgresDatabase::create("abm_store_race");
+    urls.extend(postgres.as_ref().map(|database| database.url.clone()));
+    for url in &urls {
+        let mut store = abm_store::open(url).unwrap();
+        let id = {
+            let mut transaction = store.begin_import(&record("accounts")).unwrap();
+            let id = transaction
+                .insert_account(&account("acme.com", None))
+                .unwrap();
+            commit(transaction);
+            id
+        };
+        let saved = |stage: Stage| SavedScore {
+            account: id,
+            values: ScoreValues::default(),
+            stage,
+            stage_reason: "race".into(),
+        };
+        store.save_scores(1_000, &[saved(Stage::Aware)]).unwrap();
+        const SAVERS: i64 = 6;
+        let barrier = std::sync::Barrier::new(SAVERS as usize);
+        std::thread::scope(|scope| {
+            for n in 0..SAVERS {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut store = abm_store::open(url).unwrap();
+                    barrier.wait();
+                    store
+                        .save_scores(2_000 + n, &[saved(Stage::Engaged)])
+                        .unwrap();
+                });
+            }
+        });
+        let history = store.stage_history(id).unwrap();
+        let engaged = history
+            .iter()
+            .filter(|change| change.to == Stage::Engaged)
+            .count();
+        assert_eq!(engaged, 1, "{url}: {history:?}");
+    }
+}
+
 /// Scores are stored with their contributions; a stage change is recorded only when the stage
 /// changes; a run older than the stored scores changes nothing; the scoring reads return what
 /// was imported.

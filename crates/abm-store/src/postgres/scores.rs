@@ -218,17 +218,35 @@ fn write_changes(transaction: &mut Transaction<'_>, changes: &[ChangeRow<'_>]) -
     Ok(())
 }
 
+/// The advisory lock saves of scores take turns by ("abm_scor").
+const SAVE_LOCK: i64 = 0x6162_6d5f_7363_6f72;
+/// Up to this many accounts, a save reads their stored rows by id; more, the whole table.
+const PARTIAL_READ: usize = 5_000;
+
 pub(super) fn save(
     client: &mut Client,
     scored_at: i64,
     rows: &[SavedScore],
 ) -> Result<SaveOutcome> {
     let mut transaction = client.transaction()?;
-    let stored: std::collections::HashMap<i64, (i64, String)> = transaction
-        .query(
+    // Saves take turns: two workers re-scoring one account at once would otherwise both read
+    // its old stage and both record the same stage change. The lock is held to the commit,
+    // and the stored stages are read after it, so the second sees the first's.
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&SAVE_LOCK])?;
+    // A partial re-score (a worker's, the collector's) reads only its accounts' rows.
+    let rows_read = if rows.len() <= PARTIAL_READ {
+        let ids: Vec<i64> = rows.iter().map(|row| row.account.0).collect();
+        transaction.query(
+            "SELECT account_id, scored_at, stage FROM account_scores WHERE account_id = ANY($1)",
+            &[&ids],
+        )?
+    } else {
+        transaction.query(
             "SELECT account_id, scored_at, stage FROM account_scores",
             &[],
         )?
+    };
+    let stored: std::collections::HashMap<i64, (i64, String)> = rows_read
         .iter()
         .map(|r| (r.get(0), (r.get(1), r.get(2))))
         .collect();
@@ -259,6 +277,7 @@ pub(super) fn replace_history(
     changes: &[(AccountId, StageChange)],
 ) -> Result<()> {
     let mut transaction = client.transaction()?;
+    transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&SAVE_LOCK])?;
     transaction.batch_execute("DELETE FROM stage_changes; DELETE FROM account_scores;")?;
     let changes: Vec<ChangeRow<'_>> = changes
         .iter()

@@ -229,7 +229,10 @@ pub(super) fn save(
     scored_at: i64,
     rows: &[SavedScore],
 ) -> Result<SaveOutcome> {
-    let transaction = connection.transaction()?;
+    // Immediate: the stored stages are read under the write lock, so another process saving
+    // at the same time waits instead of recording the same stage change twice.
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let plan = {
         let mut statement =
             transaction.prepare("SELECT account_id, scored_at, stage FROM account_scores")?;
