@@ -385,7 +385,7 @@ fn pipeline(
 }
 
 fn sent_touches(store: &mut dyn Store, since: i64, until: i64) -> Result<Vec<Sent>, StoreError> {
-    Ok(reports::sent_touches(store.sql(), since, until)?
+    Ok(reports::touches_sent_between(store.sql(), since, until)?
         .into_iter()
         .map(|touch| Sent {
             play: touch.play,

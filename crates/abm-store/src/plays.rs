@@ -371,7 +371,7 @@ pub fn touches(sql: &mut dyn Sql, play: Option<&str>, limit: i64) -> Result<Vec<
 }
 
 /// Touches of an account sent since `since`: (at, channel, contact).
-pub fn sent_touches(
+pub fn account_touches_sent_since(
     sql: &mut dyn Sql,
     account_id: i64,
     since: i64,

@@ -493,7 +493,7 @@ pub struct SentTouch {
 }
 
 /// Touches sent with `since <= sent_at < until`.
-pub fn sent_touches(sql: &mut dyn Sql, since: i64, until: i64) -> Result<Vec<SentTouch>> {
+pub fn touches_sent_between(sql: &mut dyn Sql, since: i64, until: i64) -> Result<Vec<SentTouch>> {
     let rows = sql.query(
         "SELECT play, step, account_id, sent_at FROM play_touches
          WHERE status = 'sent' AND sent_at >= $1 AND sent_at < $2",

@@ -317,7 +317,8 @@ pub(crate) fn account_facts(
             _ => {}
         }
     }
-    for (at, channel, contact) in stored::sent_touches(store.sql(), account.id, from)? {
+    for (at, channel, contact) in stored::account_touches_sent_since(store.sql(), account.id, from)?
+    {
         if let Some(channel) = Channel::from_key(&channel) {
             facts.sent.push(Sent {
                 at,
