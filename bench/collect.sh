@@ -3,10 +3,12 @@
 # synchronous=FULL, batched), wrk posting one page view per request as the snippet does, then
 # a count of the stored events against the 204 answers (nothing lost, nothing twice).
 #
-#   bench/collect.sh [SECONDS] [CONNECTIONS] [DATABASE_URL]   defaults: 20 256 a fresh SQLite file
+#   bench/collect.sh [SECONDS] [CONNECTIONS] [DATABASE_URL]   defaults: 20 128 a fresh SQLite file
 #
 # Each request waits for the commit that stores it, so one commit holds at most CONNECTIONS
-# events: like a website's many visitors, the benchmark needs many connections.
+# events: like a website's many visitors, the benchmark needs many connections. More than 128
+# keeps the throughput but lengthens the queue behind each commit (the p99 grows with it);
+# bench/README.md has figures at 128, 192 and 256.
 #
 # ABM_BENCH_STREAM=nats://127.0.0.1:4222 runs the scale-out collector instead (`abm serve
 # --stream`: each 204 means the event is on the JetStream stream), then one `abm worker`
@@ -15,7 +17,7 @@
 # Needs wrk (apt-get install wrk). Target on a 2-core machine: >= 20,000 events/s, p99 < 25 ms.
 set -euo pipefail
 seconds=${1:-20}
-connections=${2:-256}
+connections=${2:-128}
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
