@@ -10,6 +10,7 @@
 mod columns;
 mod pipeline;
 mod problem;
+mod read;
 mod reader;
 mod rows;
 
@@ -18,6 +19,7 @@ pub use pipeline::{
     FileReport, ImportError, ImportOptions, ImportReport, NoProgress, Progress, Watch, import,
 };
 pub use problem::{MAX_LISTED, Problem, Problems};
+pub use read::{ReadError, read_activities};
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -136,6 +136,50 @@ fn two_workers_one_killed_lose_nothing_and_store_nothing_twice() {
         );
         String::from_utf8(output.stdout).unwrap()
     };
+    // A file with a bad row publishes nothing (its good rows would reach the store and break
+    // the counts below); the problems name file, line, column and value, as an import's do.
+    std::fs::write(
+        dir.join("bad.csv"),
+        "id,When,type,email\nbad-1,2026-03-01T10:00:00Z,page_view,p0@company1.com\nbad-2,yesterday,page_view,\n",
+    )
+    .unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_abm"))
+        .current_dir(dir)
+        .env("ABM_STREAM_NAME", &stream)
+        .env("ABM_STREAM_PREFIX", &prefix)
+        .args([
+            "import",
+            "activities",
+            "bad.csv",
+            "--map",
+            "When=occurred_at",
+            "--stream",
+            NATS,
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("bad.csv:3:")
+            && stderr.contains("yesterday")
+            && stderr.contains("nothing was published"),
+        "{stderr}"
+    );
+    let dry = common::ok(
+        dir,
+        &single.url,
+        &[
+            "import",
+            "activities",
+            "activities.csv",
+            "--stream",
+            NATS,
+            "--dry-run",
+        ],
+        "",
+    );
+    assert!(dry.contains(&format!("{ROWS} activities checked")), "{dry}");
     let first = publish(dir);
     assert!(first.contains(&format!("{ROWS} new")), "{first}");
     let again = publish(dir);

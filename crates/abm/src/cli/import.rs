@@ -78,7 +78,7 @@ pub struct ImportArgs {
     #[arg(long, value_enum, default_value = "table")]
     report: ReportFormat,
     /// Activities only: publish them to this NATS JetStream server (nats://host:4222) for
-    /// `abm worker` to store, instead of storing them here (the generic activities format)
+    /// `abm worker` to store, instead of storing them here (checked as an import checks them)
     #[arg(long, value_name = "URL")]
     stream: Option<String>,
 }
@@ -157,12 +157,12 @@ pub fn run(context: &Context, args: &ImportArgs) -> Result<ExitCode> {
                 "--stream publishes activities only; import accounts, contacts and the rest into the shared database"
             ));
         }
-        if args.dry_run || !args.maps.is_empty() {
-            return Err(anyhow!(
-                "--stream takes the generic activities format as it is (no --map, no --dry-run)"
-            ));
-        }
-        return super::worker::publish_files(&args.files, url);
+        let overrides = args
+            .maps
+            .iter()
+            .map(|text| ColumnOverride::parse(text).map_err(|message| anyhow!(message)))
+            .collect::<Result<Vec<_>>>()?;
+        return super::worker::publish_files(&args.files, url, &overrides, args.dry_run);
     }
     let options = options(
         context,

@@ -1,13 +1,14 @@
 //! The scale-out commands: `abm worker --stream URL` takes activities from the stream,
 //! stores and scores them; `abm import activities FILE --stream URL` publishes a file's
-//! activities to the stream instead of storing them (the generic activities format).
+//! activities to the stream instead of storing them, read and checked as an import reads them.
 
 use super::Context;
 use super::config::Config;
-use abm_core::{Activity, ActivityId, ActivityKind, Domain, Email, parse_timestamp};
+use abm_core::Activity;
 use abm_engine::stream::{self, StreamSettings, WorkerSettings};
-use anyhow::{Context as _, Result, bail};
-use std::path::{Path, PathBuf};
+use abm_ingest::{ColumnOverride, MAX_LISTED, ReadError, read_activities};
+use anyhow::{Result, bail};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -135,105 +136,6 @@ pub fn run(context: &Context, args: &WorkerArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-const COLUMNS: [&str; 9] = [
-    "id",
-    "occurred_at",
-    "type",
-    "email",
-    "domain",
-    "url",
-    "topic",
-    "campaign",
-    "channel",
-];
-
-/// Reads a generic activities file, calling `each` for every valid activity. Problems name the
-/// file, line, column and value; the first 20 are returned (and `each` should not act on any
-/// activity when there are problems: the caller reads the file twice).
-fn read(path: &Path, mut each: impl FnMut(Activity) -> Result<()>) -> Result<Vec<String>> {
-    let shown = path.display().to_string();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(std::io::BufReader::new(file));
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{shown}: line 1: not a CSV header"))?
-        .clone();
-    let position = |name: &str| {
-        headers.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(name)
-        })
-    };
-    let columns: Vec<Option<usize>> = COLUMNS.iter().map(|c| position(c)).collect();
-    for (name, column) in COLUMNS.iter().zip(&columns).take(3) {
-        if column.is_none() {
-            bail!(
-                "{shown}: line 1: no `{name}` column (the generic activities format: {})",
-                COLUMNS.join(",")
-            );
-        }
-    }
-    let mut problems = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let line = index + 2;
-        let record = match record {
-            Ok(record) => record,
-            Err(error) => {
-                problems.push(format!("{shown}: line {line}: {error}"));
-                if problems.len() >= 20 {
-                    break;
-                }
-                continue;
-            }
-        };
-        let get = |field: usize| {
-            columns[field]
-                .and_then(|c| record.get(c))
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let mut problem = |field: usize, value: &str, error: &dyn std::fmt::Display| {
-            let column = columns[field].map_or(0, |c| c + 1);
-            problems.push(format!(
-                "{shown}: line {line}, column {column} ({}): {value:?}: {error}",
-                COLUMNS[field]
-            ));
-        };
-        let id = get(0).unwrap_or("");
-        let id = ActivityId::parse(id).map_err(|e| problem(0, id, &e)).ok();
-        let at = get(1).unwrap_or("");
-        let at = parse_timestamp(at).map_err(|e| problem(1, at, &e)).ok();
-        let kind = get(2).unwrap_or("");
-        let kind = ActivityKind::parse(kind)
-            .map_err(|e| problem(2, kind, &e))
-            .ok();
-        let email = get(3).and_then(|v| Email::parse(v).map_err(|e| problem(3, v, &e)).ok());
-        let domain = get(4).and_then(|v| Domain::parse(v).map_err(|e| problem(4, v, &e)).ok());
-        if problems.len() >= 20 {
-            break;
-        }
-        if let (Some(id), Some(occurred_at), Some(kind)) = (id, at, kind)
-            && problems.is_empty()
-        {
-            each(Activity {
-                id,
-                kind,
-                occurred_at,
-                email,
-                domain,
-                url: get(5).map(str::to_owned),
-                topic: get(6).map(str::to_owned),
-                campaign: get(7).map(str::to_owned),
-                channel: get(8).map(str::to_owned),
-            })?;
-        }
-    }
-    Ok(problems)
-}
-
 /// The stream at `url`, named as `abm worker` reads it (`ABM_STREAM_NAME`,
 /// `ABM_STREAM_PREFIX`), for the commands that publish.
 pub fn stream_from_env(url: &str) -> StreamSettings {
@@ -247,22 +149,31 @@ pub fn stream_from_env(url: &str) -> StreamSettings {
     stream
 }
 
-/// `abm import activities FILE… --stream URL`: every file checked first (all-or-nothing: one
-/// bad row publishes nothing), then published, each publish acknowledged by the stream.
-pub fn publish_files(files: &[PathBuf], url: &str) -> Result<ExitCode> {
-    let mut problems = Vec::new();
-    let mut rows = 0u64;
-    for file in files {
-        problems.extend(read(file, |_| {
-            rows += 1;
-            Ok(())
-        })?);
-    }
-    if !problems.is_empty() {
-        for problem in problems.iter().take(20) {
-            eprintln!("{problem}");
+/// `abm import activities FILE… --stream URL`: every file checked first, as an import checks
+/// it (all-or-nothing: one bad row publishes nothing), then published, each publish
+/// acknowledged by the stream. With `dry_run`, checked only.
+pub fn publish_files(
+    files: &[PathBuf],
+    url: &str,
+    overrides: &[ColumnOverride],
+    dry_run: bool,
+) -> Result<ExitCode> {
+    let rows = match read_activities(files, overrides, |_| Ok::<(), anyhow::Error>(())) {
+        Ok(rows) => rows,
+        Err(ReadError::Problems(problems)) => {
+            for problem in &problems.listed {
+                eprintln!("error: {problem}");
+            }
+            if problems.total > MAX_LISTED as u64 {
+                eprintln!("… and {} more problems", problems.total - MAX_LISTED as u64);
+            }
+            bail!("nothing was published: fix the problems above and run the import again");
         }
-        bail!("nothing was published: fix the rows above and run the import again");
+        Err(ReadError::Each(error)) => return Err(error),
+    };
+    if dry_run {
+        println!("Dry run: {rows} activities checked, nothing published.");
+        return Ok(ExitCode::SUCCESS);
     }
     let stream = stream_from_env(url);
     let runtime = runtime()?;
@@ -276,14 +187,26 @@ pub fn publish_files(files: &[PathBuf], url: &str) -> Result<ExitCode> {
         chunk.clear();
         Ok(())
     };
-    for file in files {
-        read(file, |activity| {
-            chunk.push(activity);
-            if chunk.len() == 4096 {
-                send(&mut chunk)?;
-            }
-            Ok(())
-        })?;
+    let read = read_activities(files, overrides, |activity| {
+        chunk.push(activity);
+        if chunk.len() == 4096 {
+            send(&mut chunk)?;
+        }
+        Ok::<(), anyhow::Error>(())
+    });
+    match read {
+        Ok(_) => {}
+        Err(ReadError::Each(error)) => return Err(error),
+        // The files changed between the check and the publish.
+        Err(ReadError::Problems(problems)) => bail!(
+            "the files changed while they were published ({} problems now; the first: {}); what was published before stays on the stream",
+            problems.total,
+            problems
+                .listed
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        ),
     }
     if !chunk.is_empty() {
         send(&mut chunk)?;
