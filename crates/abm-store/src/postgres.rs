@@ -1,8 +1,11 @@
 //! The PostgreSQL backend, for teams: the same schema in native types (BOOLEAN, DATE,
-//! TIMESTAMPTZ, JSONB), migrations serialised by an advisory lock so two processes starting
-//! at once do not collide, and a set-based activity lane: each batch is `COPY`ed into a
-//! temporary staging table, and one `INSERT … SELECT … ON CONFLICT (id) DO NOTHING` moves it
-//! into the log at the end, followed by one join that finds ids repeated with other content.
+//! TIMESTAMPTZ, JSONB), the large tables partitioned by a hash of the account (migration
+//! 0007), migrations serialised by an advisory lock so two processes starting at once do not
+//! collide, and a set-based activity lane: each batch is `COPY`ed into a temporary staging
+//! table, and at the end the first copy of each new id claims it in `activity_ids` (`ON
+//! CONFLICT (id) DO NOTHING`) and moves into the log, followed by one join that finds ids
+//! repeated with other content. A load that more than doubles the log is `COPY`ed straight
+//! into it with its indexes dropped and builds them, and the id key, by sorting.
 
 use crate::codec::{self, AccountRow, OpportunityRow, PersonRow};
 use crate::{
@@ -43,6 +46,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/postgres/0004_tracking.sql")),
     (5, include_str!("../migrations/postgres/0005_plays.sql")),
     (6, include_str!("../migrations/postgres/0006_reports.sql")),
+    (
+        7,
+        include_str!("../migrations/postgres/0007_partitions.sql"),
+    ),
 ];
 
 mod scores;
@@ -50,13 +57,13 @@ mod scores;
 /// The advisory lock key that serialises migrations ("abm" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0061_626d;
 
-/// The activity log's indexes, exactly as the migration creates them (a test checks): a load
-/// that more than doubles the log drops them and builds them again by sorting. The unique id
-/// index comes first. (SQLite keeps its own: see `sqlite.rs`.)
+/// The activity log's indexes, exactly as the partitioning migration creates them (a test
+/// checks): a load that more than doubles the log drops them and builds them again by
+/// sorting. (SQLite keeps its own: see `sqlite.rs`.)
 const ACTIVITY_INDEXES: &[(&str, &str)] = &[
     (
-        "activities_id",
-        "CREATE UNIQUE INDEX activities_id ON activities(id);",
+        "activities_seq",
+        "CREATE INDEX activities_seq ON activities(seq);",
     ),
     (
         "activities_account",
@@ -70,7 +77,17 @@ const ACTIVITY_INDEXES: &[(&str, &str)] = &[
         "activities_without_contact",
         "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
     ),
+    (
+        "activities_anonymous_visitor",
+        "CREATE INDEX activities_anonymous_visitor ON activities(visitor) WHERE visitor IS NOT NULL AND contact_id IS NULL;",
+    ),
 ];
+
+/// The log is partitioned by account, so its ids are kept unique by `activity_ids`, whose
+/// key a bulk load drops and builds again by sorting, like the log's indexes.
+const ACTIVITY_ID_KEY_DROP: &str = "ALTER TABLE activity_ids DROP CONSTRAINT activity_ids_pkey";
+const ACTIVITY_ID_KEY_ADD: &str =
+    "ALTER TABLE activity_ids ADD CONSTRAINT activity_ids_pkey PRIMARY KEY (id)";
 
 /// Below this many expected rows an activity import always goes through the staging table.
 const BULK_MINIMUM_ROWS: u64 = 50_000;
@@ -424,11 +441,17 @@ struct PostgresImport<'a> {
     transaction: Option<Transaction<'a>>,
     import_id: i64,
     staged: bool,
-    /// A bulk load: rows `COPY`ed straight into the log with its indexes dropped; how many.
-    direct: Option<u64>,
+    /// A bulk load: rows `COPY`ed straight into the log with its indexes dropped.
+    direct: Option<DirectLoad>,
     /// A direct load began and its indexes are not built yet: committing would keep the log
     /// without them.
     direct_unfinished: bool,
+}
+
+/// A bulk load in progress: how many rows were `COPY`ed, and the last `seq` stored before.
+struct DirectLoad {
+    appended: u64,
+    base: i64,
 }
 
 impl<'a> PostgresImport<'a> {
@@ -478,8 +501,8 @@ fn classify_differing(
 ) -> Result<()> {
     let differing = transaction.query(
         "SELECT s.id, s.source_file, s.source_line, a.import_id, a.source_file, a.source_line \
-         FROM activity_staging s JOIN activities a ON a.id = s.id WHERE a.fingerprint <> s.fingerprint \
-         ORDER BY s.source_file, s.source_line",
+         FROM activity_staging s JOIN activity_ids i ON i.id = s.id JOIN activities a ON a.seq = i.seq \
+         WHERE i.fingerprint <> s.fingerprint ORDER BY s.source_file, s.source_line",
         &[],
     )?;
     for row in &differing {
@@ -499,8 +522,9 @@ fn classify_differing(
     Ok(())
 }
 
-/// Into a log at least half the size of the load: one set-based insert that skips ids
-/// already stored, maintaining the indexes as it goes.
+/// Into a log at least half the size of the load: the first copy of each new id (in file
+/// order) claims its id in `activity_ids` and goes into the log, maintaining the indexes as
+/// it goes. A concurrent writer of the same id waits for this transaction and skips it.
 fn load_incrementally(
     transaction: &mut Transaction<'_>,
     import_id: i64,
@@ -509,13 +533,18 @@ fn load_incrementally(
     // staging table with one hash join first, so the insert only meets what is new.
     transaction.batch_execute("SET LOCAL work_mem = '256MB'")?;
     transaction.execute(
-        "DELETE FROM activity_staging s USING activities a WHERE a.id = s.id AND a.fingerprint = s.fingerprint",
+        "DELETE FROM activity_staging s USING activity_ids i WHERE i.id = s.id AND i.fingerprint = s.fingerprint",
         &[],
     )?;
     let inserted = transaction.execute(
-        "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) \
-         SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1, source_file, source_line, visitor \
-         FROM activity_staging ORDER BY source_file, source_line ON CONFLICT (id) DO NOTHING",
+        "WITH first AS (SELECT DISTINCT ON (id) * FROM activity_staging ORDER BY id, source_file, source_line), \
+         fresh AS (INSERT INTO activity_ids (id, seq, fingerprint) \
+             SELECT id, nextval('activity_seq'), fingerprint \
+             FROM (SELECT id, fingerprint FROM first ORDER BY source_file, source_line) in_file_order \
+             ON CONFLICT (id) DO NOTHING RETURNING id, seq) \
+         INSERT INTO activities (seq, id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) \
+         SELECT fresh.seq, f.id, f.kind, f.occurred_at, f.account_id, f.contact_id, f.email, f.account_key, f.url, f.topic, f.campaign, f.channel, f.fingerprint, $1, f.source_file, f.source_line, f.visitor \
+         FROM first f JOIN fresh ON fresh.id = f.id ORDER BY fresh.seq",
         &[&import_id],
     )?;
     let mut outcome = ActivityOutcome {
@@ -524,6 +553,20 @@ fn load_incrementally(
     };
     classify_differing(transaction, import_id, &mut outcome)?;
     Ok(outcome)
+}
+
+/// Drops the log's indexes and the id key for a bulk load, and returns the last `seq`
+/// stored before it. Read after the drops: they wait for every other writer of the log, so
+/// every row above it is this load's.
+fn drop_indexes_for_bulk_load(transaction: &mut Transaction<'_>) -> Result<i64> {
+    transaction.batch_execute("SET LOCAL maintenance_work_mem = '512MB'")?;
+    for (name, _) in ACTIVITY_INDEXES {
+        transaction.batch_execute(&format!("DROP INDEX {name}"))?;
+    }
+    transaction.batch_execute(ACTIVITY_ID_KEY_DROP)?;
+    Ok(transaction
+        .query_one("SELECT COALESCE(MAX(seq), 0) FROM activities", &[])?
+        .get(0))
 }
 
 /// Into a smaller log (a first load): repeated ids are found by set operations first, then
@@ -536,57 +579,40 @@ fn load_rebuilding_indexes(
     let mut outcome = ActivityOutcome::default();
     // Ids already stored: the staged copies are unchanged or kept as stored.
     classify_differing(transaction, import_id, &mut outcome)?;
-    transaction.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")?;
-    for (name, _) in ACTIVITY_INDEXES {
-        transaction.batch_execute(&format!("DROP INDEX {name}"))?;
-    }
-    let append = "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) \
+    let base = drop_indexes_for_bulk_load(transaction)?;
+    let appended = transaction.execute(
+        "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) \
          SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1::bigint, source_file, source_line, visitor \
-         FROM activity_staging s WHERE NOT EXISTS (SELECT 1 FROM activities a WHERE a.id = s.id) ORDER BY source_file, source_line";
-    let (unique_id_name, unique_id_index) = ACTIVITY_INDEXES[0];
-    // Optimistic: a clean load needs one sort, the unique index build. Only if that finds a
-    // repeated id is the load appended again and combed for repeats.
-    transaction.batch_execute("SAVEPOINT activity_ids")?;
-    let appended = transaction.execute(append, &[&import_id])?;
-    let mut removed = 0;
-    if let Err(error) = transaction.batch_execute(unique_id_index) {
-        if error.code() != Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
-            return Err(error.into());
-        }
-        transaction.batch_execute("ROLLBACK TO SAVEPOINT activity_ids")?;
-        let appended_again = transaction.execute(append, &[&import_id])?;
-        // Unchanged rows are counted by the caller from what was staged.
-        let mut repeats = ActivityOutcome::default();
-        removed = remove_repeats(transaction, import_id, &mut repeats)?;
-        outcome.conflicts.extend(repeats.conflicts);
-        outcome.kept_existing += repeats.kept_existing;
-        debug_assert_eq!(appended, appended_again);
-        transaction.batch_execute(unique_id_index)?;
-    }
-    transaction.batch_execute("RELEASE SAVEPOINT activity_ids")?;
-    tracing::debug!(index = unique_id_name, removed, "activity ids unique");
+         FROM activity_staging s WHERE NOT EXISTS (SELECT 1 FROM activity_ids i WHERE i.id = s.id) ORDER BY source_file, source_line",
+        &[&import_id],
+    )?;
+    // Unchanged rows are counted by the caller from what was staged.
+    let mut repeats = ActivityOutcome::default();
+    let removed = index_bulk_load(transaction, import_id, base, &mut repeats)?;
+    outcome.conflicts.extend(repeats.conflicts);
+    outcome.kept_existing += repeats.kept_existing;
     outcome.inserted = appended.saturating_sub(removed);
-    for (_, create) in &ACTIVITY_INDEXES[1..] {
-        transaction.batch_execute(create)?;
-    }
     Ok(outcome)
 }
 
-/// After an append that kept every copy of repeated ids: keeps the first copy of each id
-/// (stored earlier, or first in file order) and classifies and deletes the later ones, which
-/// are all this import's: same content is unchanged; other content is a conflict naming both
-/// lines when the first copy is this import's too, and is kept as stored when it is older.
-/// Returns how many rows were deleted.
+/// After an append (rows above `base`) that kept every copy of repeated ids: keeps the first
+/// copy of each id (stored earlier, or first in file order) and classifies and deletes the
+/// later ones, which are all this import's: same content is unchanged; other content is a
+/// conflict naming both lines when the first copy is this import's too, and is kept as stored
+/// when it is older. Returns how many rows were deleted.
 fn remove_repeats(
     transaction: &mut Transaction<'_>,
     import_id: i64,
+    base: i64,
     outcome: &mut ActivityOutcome,
 ) -> Result<u64> {
     let repeated = transaction.query(
-        "SELECT seq, id, source_file, source_line, fingerprint, import_id FROM activities \
-         WHERE id IN (SELECT id FROM activities GROUP BY id HAVING COUNT(*) > 1) \
-         ORDER BY id, seq",
-        &[],
+        "WITH load AS (SELECT id FROM activities WHERE seq > $1), \
+         repeated AS (SELECT id FROM load GROUP BY id HAVING COUNT(*) > 1 \
+                      UNION SELECT l.id FROM load l JOIN activity_ids i ON i.id = l.id) \
+         SELECT seq, id, source_file, source_line, fingerprint, import_id FROM activities \
+         WHERE id IN (SELECT id FROM repeated) ORDER BY id, seq",
+        &[&base],
     )?;
     type Kept = (String, Option<SourceLine>, i64, Option<i64>);
     let mut kept: Option<Kept> = None;
@@ -625,32 +651,40 @@ fn remove_repeats(
             _ => kept = Some((id, line, fingerprint, from)),
         }
     }
-    let removed = transaction.execute("DELETE FROM activities WHERE seq = ANY($1)", &[&later])?;
+    // A hash join: the log's seq index is dropped during a bulk load.
+    let removed = transaction.execute(
+        "DELETE FROM activities a USING unnest($1::bigint[]) AS later(seq) WHERE a.seq = later.seq",
+        &[&later],
+    )?;
     Ok(removed)
 }
 
-/// Builds the unique id index after a direct bulk load (optimistic: a clean load needs only
-/// this sort; a repeated id makes it fail, and the repeats are removed before building it
-/// again), then the other indexes. Returns the rows removed as repeats.
-fn index_direct_load(
+/// Claims the ids of a bulk load's rows (those above `base`) in `activity_ids` and builds its
+/// key (optimistic: a clean load needs only this sort; a repeated id makes it fail, and the
+/// repeats are removed before claiming again), then the log's indexes. Returns the rows
+/// removed as repeats.
+fn index_bulk_load(
     transaction: &mut Transaction<'_>,
     import_id: i64,
+    base: i64,
     outcome: &mut ActivityOutcome,
 ) -> Result<u64> {
-    let (unique_id_name, unique_id_index) = ACTIVITY_INDEXES[0];
+    let claim = "INSERT INTO activity_ids (id, seq, fingerprint) SELECT id, seq, fingerprint FROM activities WHERE seq > $1";
     transaction.batch_execute("SAVEPOINT activity_ids")?;
+    transaction.execute(claim, &[&base])?;
     let mut removed = 0;
-    if let Err(error) = transaction.batch_execute(unique_id_index) {
+    if let Err(error) = transaction.batch_execute(ACTIVITY_ID_KEY_ADD) {
         if error.code() != Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
             return Err(error.into());
         }
         transaction.batch_execute("ROLLBACK TO SAVEPOINT activity_ids")?;
-        removed = remove_repeats(transaction, import_id, outcome)?;
-        transaction.batch_execute(unique_id_index)?;
+        removed = remove_repeats(transaction, import_id, base, outcome)?;
+        transaction.execute(claim, &[&base])?;
+        transaction.batch_execute(ACTIVITY_ID_KEY_ADD)?;
     }
     transaction.batch_execute("RELEASE SAVEPOINT activity_ids")?;
-    tracing::debug!(index = unique_id_name, removed, "activity ids unique");
-    for (_, create) in &ACTIVITY_INDEXES[1..] {
+    tracing::debug!(removed, "activity ids unique");
+    for (_, create) in ACTIVITY_INDEXES {
         transaction.batch_execute(create)?;
     }
     Ok(removed)
@@ -943,11 +977,8 @@ impl ImportTransaction for PostgresImport<'_> {
         if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64 {
             // A first load: straight into the log without its indexes, built again by sorting
             // at the end. The rows are written once, in file order, with no staging table.
-            transaction.batch_execute("SET LOCAL maintenance_work_mem = '512MB'")?;
-            for (name, _) in ACTIVITY_INDEXES {
-                transaction.batch_execute(&format!("DROP INDEX {name}"))?;
-            }
-            self.direct = Some(0);
+            let base = drop_indexes_for_bulk_load(transaction)?;
+            self.direct = Some(DirectLoad { appended: 0, base });
             self.direct_unfinished = true;
         }
         tracing::debug!(
@@ -961,8 +992,8 @@ impl ImportTransaction for PostgresImport<'_> {
 
     fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome> {
         let import_id = self.import_id;
-        let copy = if let Some(appended) = &mut self.direct {
-            *appended += batch.len() as u64;
+        let copy = if let Some(direct) = &mut self.direct {
+            direct.appended += batch.len() as u64;
             "COPY activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, visitor, import_id) FROM STDIN"
         } else {
             if !self.staged {
@@ -1027,11 +1058,11 @@ impl ImportTransaction for PostgresImport<'_> {
     }
 
     fn finish_activities(&mut self) -> Result<ActivityOutcome> {
-        if let Some(appended) = self.direct.take() {
+        if let Some(DirectLoad { appended, base }) = self.direct.take() {
             let import_id = self.import_id;
             let started = std::time::Instant::now();
             let mut outcome = ActivityOutcome::default();
-            let removed = index_direct_load(self.tx()?, import_id, &mut outcome)?;
+            let removed = index_bulk_load(self.tx()?, import_id, base, &mut outcome)?;
             outcome.inserted = appended.saturating_sub(removed);
             tracing::debug!(elapsed = ?started.elapsed(), appended, removed, "activities indexed after a direct load");
             self.direct_unfinished = false;
@@ -1112,7 +1143,7 @@ impl ImportTransaction for PostgresImport<'_> {
 mod tests {
     #[test]
     fn the_rebuilt_indexes_are_the_migrations() {
-        let migration = include_str!("../migrations/postgres/0001_foundation.sql");
+        let migration = include_str!("../migrations/postgres/0007_partitions.sql");
         for (name, create) in super::ACTIVITY_INDEXES {
             assert!(
                 migration.contains(create),
@@ -1123,5 +1154,6 @@ mod tests {
             migration.matches("ON activities(").count(),
             super::ACTIVITY_INDEXES.len()
         );
+        assert!(migration.contains("CONSTRAINT activity_ids_pkey PRIMARY KEY (id)"));
     }
 }

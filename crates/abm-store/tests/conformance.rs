@@ -9,8 +9,8 @@ use abm_core::{
     IntentSignal, Lead, Opportunity, Score, Topic,
 };
 use abm_store::{
-    ActivityRow, Counts, ImportFigures, ImportRecord, ImportTransaction, LeadOrigin, SourceLine,
-    Store, Written,
+    ActivityOutcome, ActivityRow, Counts, ImportFigures, ImportRecord, ImportTransaction,
+    LeadOrigin, SourceLine, Store, Written,
 };
 
 /// Runs `test` on SQLite and on PostgreSQL with fresh databases; both must return the same.
@@ -1109,4 +1109,111 @@ fn visitors_are_read_and_written_many_a_statement() {
         );
         read
     });
+}
+
+/// Both bulk lanes — a load announced at its size (on PostgreSQL `COPY`ed straight into the
+/// log) and an unannounced one (staged first) — keep one copy per id when a load repeats an
+/// id or meets one stored before, and find an id repeated with other content; a re-import
+/// then changes nothing.
+#[test]
+fn bulk_loads_keep_one_copy_per_id_and_name_conflicts() {
+    for announced in [true, false] {
+        on_both_backends(|open| {
+            let mut store = open();
+            let mut transaction = store.begin_import(&record("accounts")).unwrap();
+            let acme = transaction
+                .insert_account(&account("acme.com", None))
+                .unwrap();
+            commit(transaction);
+            let mut earlier = vec![
+                activity_row("old-same", "jo@acme.com", Some(acme), 2),
+                activity_row("old-other", "jo@acme.com", Some(acme), 3),
+            ];
+            earlier[1].fingerprint += 1;
+            let mut transaction = store.begin_import(&record("activities")).unwrap();
+            transaction.write_activities(&earlier).unwrap();
+            transaction.finish_activities().unwrap();
+            commit(transaction);
+
+            let mut load: Vec<ActivityRow> = (0..50_000)
+                .map(|n| {
+                    let who = if n % 10 == 0 {
+                        "unknown.io"
+                    } else {
+                        "jo@acme.com"
+                    };
+                    let account = (n % 10 != 0).then_some(acme);
+                    activity_row(&format!("n-{n}"), who, account, 0)
+                })
+                .collect();
+            load.push(activity_row("old-same", "jo@acme.com", Some(acme), 0));
+            load.push(activity_row("old-other", "jo@acme.com", Some(acme), 0));
+            load.push(activity_row("n-5", "jo@acme.com", Some(acme), 0));
+            load.insert(100, activity_row("n-7", "jo@acme.com", Some(acme), 0));
+            for (line, row) in load.iter_mut().enumerate() {
+                row.source.line = line as u64 + 2;
+            }
+            let run = |store: &mut Box<dyn Store>, rows: &[ActivityRow], commit_it: bool| {
+                let expected = if announced { rows.len() as u64 } else { 0 };
+                let record = ImportRecord {
+                    expected_rows: expected,
+                    ..record("activities")
+                };
+                let mut transaction = store.begin_import(&record).unwrap();
+                transaction.begin_activities(expected).unwrap();
+                let mut outcome = ActivityOutcome::default();
+                for batch in rows.chunks(7_000) {
+                    outcome.absorb(transaction.write_activities(batch).unwrap());
+                }
+                outcome.absorb(transaction.finish_activities().unwrap());
+                if commit_it {
+                    commit(transaction);
+                }
+                (
+                    outcome.inserted,
+                    outcome.unchanged,
+                    outcome.kept_existing,
+                    outcome
+                        .conflicts
+                        .iter()
+                        .map(|c| {
+                            (
+                                c.id.as_str().to_owned(),
+                                c.first.map(|s| s.line),
+                                c.second.line,
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            };
+            // First, a load repeating an id with other content: a conflict naming both lines.
+            let mut conflicting: Vec<ActivityRow> = (0..50_000)
+                .map(|n| activity_row(&format!("m-{n}"), "jo@acme.com", Some(acme), n + 2))
+                .collect();
+            let mut other = activity_row("m-9", "jo@acme.com", Some(acme), 50_002);
+            other.fingerprint += 1;
+            conflicting.push(other);
+            let refused = run(&mut store, &conflicting, false);
+            assert_eq!(refused.3, [("m-9".to_owned(), Some(11), 50_002)]);
+            assert_eq!(
+                store.counts().unwrap().activities,
+                2,
+                "the refused load left nothing"
+            );
+            let first = run(&mut store, &load, true);
+            // n-5 and n-7 twice with the same content, old-same unchanged, old-other kept.
+            assert_eq!(first, (50_000, 3, 1, vec![]), "announced: {announced}");
+            let counts = store.counts().unwrap();
+            assert_eq!(
+                (counts.activities, counts.unmatched_activities),
+                (50_002, 5_000)
+            );
+            assert_eq!(store.activity_count_for(acme).unwrap(), 45_002);
+
+            let again = run(&mut store, &load, true);
+            assert_eq!(again, (0, 50_003, 1, vec![]));
+
+            (first, again, refused, counts)
+        });
+    }
 }
