@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+mod copy;
 mod scores;
 
 /// The advisory lock key that serialises migrations ("abm" in ASCII).
@@ -59,12 +60,9 @@ const MIGRATION_LOCK: i64 = 0x0061_626d;
 
 /// The activity log's indexes, exactly as the partitioning migration creates them (a test
 /// checks): a load that more than doubles the log drops them and builds them again by
-/// sorting. (SQLite keeps its own: see `sqlite.rs`.)
+/// sorting. The seq index stays: rows arrive in seq order, so keeping it costs little, and
+/// combing out repeats deletes by seq. (SQLite keeps its own: see `sqlite.rs`.)
 const ACTIVITY_INDEXES: &[(&str, &str)] = &[
-    (
-        "activities_seq",
-        "CREATE INDEX activities_seq ON activities(seq);",
-    ),
     (
         "activities_account",
         "CREATE INDEX activities_account ON activities(account_id, occurred_at);",
@@ -419,6 +417,9 @@ impl Store for PostgresStore {
 
     fn begin_import(&mut self, record: &ImportRecord) -> Result<Box<dyn ImportTransaction + '_>> {
         let mut transaction = self.client.transaction()?;
+        // An import's statements are many and short, or large and index-bound: compiling
+        // them (JIT) costs more than it saves, and a stale estimate can trigger it per batch.
+        transaction.batch_execute("SET LOCAL jit = off")?;
         let import_id: i64 = transaction
             .query_one(
                 "INSERT INTO imports (kind, files, started_at) VALUES ($1, $2, $3) RETURNING id",
@@ -448,10 +449,15 @@ struct PostgresImport<'a> {
     direct_unfinished: bool,
 }
 
-/// A bulk load in progress: how many rows were `COPY`ed, and the last `seq` stored before.
+/// A bulk load in progress. Its rows are numbered here: the locks the load took keep every
+/// other writer of the log waiting, so the sequence is the load's alone until it ends.
 struct DirectLoad {
+    /// How many rows were `COPY`ed.
     appended: u64,
+    /// The last `seq` before the load.
     base: i64,
+    /// The `seq` of the next row.
+    next_seq: i64,
 }
 
 impl<'a> PostgresImport<'a> {
@@ -494,6 +500,10 @@ fn source_line(file: Option<i32>, line: Option<i64>) -> Option<SourceLine> {
 
 /// Staged rows whose id is stored with other content: conflicts within this import, or
 /// activities an earlier import stored first (kept as stored).
+///
+/// The stored copy is looked up by seq one differing row at a time (LATERAL … LIMIT 1): there
+/// are seldom any, and a join lets the planner, which does not know that seq is unique in the
+/// partitioned log, merge the whole log's seq index instead.
 fn classify_differing(
     transaction: &mut Transaction<'_>,
     import_id: i64,
@@ -501,7 +511,8 @@ fn classify_differing(
 ) -> Result<()> {
     let differing = transaction.query(
         "SELECT s.id, s.source_file, s.source_line, a.import_id, a.source_file, a.source_line \
-         FROM activity_staging s JOIN activity_ids i ON i.id = s.id JOIN activities a ON a.seq = i.seq \
+         FROM activity_staging s JOIN activity_ids i ON i.id = s.id \
+         CROSS JOIN LATERAL (SELECT import_id, source_file, source_line FROM activities a WHERE a.seq = i.seq LIMIT 1) a \
          WHERE i.fingerprint <> s.fingerprint ORDER BY s.source_file, s.source_line",
         &[],
     )?;
@@ -588,7 +599,7 @@ fn load_rebuilding_indexes(
     )?;
     // Unchanged rows are counted by the caller from what was staged.
     let mut repeats = ActivityOutcome::default();
-    let removed = index_bulk_load(transaction, import_id, base, &mut repeats)?;
+    let removed = index_bulk_load(transaction, import_id, base, false, &mut repeats)?;
     outcome.conflicts.extend(repeats.conflicts);
     outcome.kept_existing += repeats.kept_existing;
     outcome.inserted = appended.saturating_sub(removed);
@@ -651,7 +662,6 @@ fn remove_repeats(
             _ => kept = Some((id, line, fingerprint, from)),
         }
     }
-    // A hash join: the log's seq index is dropped during a bulk load.
     let removed = transaction.execute(
         "DELETE FROM activities a USING unnest($1::bigint[]) AS later(seq) WHERE a.seq = later.seq",
         &[&later],
@@ -659,54 +669,54 @@ fn remove_repeats(
     Ok(removed)
 }
 
-/// Claims the ids of a bulk load's rows (those above `base`) in `activity_ids` and builds its
-/// key (optimistic: a clean load needs only this sort; a repeated id makes it fail, and the
-/// repeats are removed before claiming again), then the log's indexes. Returns the rows
-/// removed as repeats.
+/// Claims the ids of a bulk load's rows (those above `base`) in `activity_ids`, unless the
+/// load `claimed` them as it wrote, and builds its key (optimistic: a clean load needs only
+/// this sort; a repeated id makes it fail, and the repeats are removed before claiming again),
+/// then the log's indexes. Returns the rows removed as repeats.
 fn index_bulk_load(
     transaction: &mut Transaction<'_>,
     import_id: i64,
     base: i64,
+    claimed: bool,
     outcome: &mut ActivityOutcome,
 ) -> Result<u64> {
     let claim = "INSERT INTO activity_ids (id, seq, fingerprint) SELECT id, seq, fingerprint FROM activities WHERE seq > $1";
+    let started = std::time::Instant::now();
     transaction.batch_execute("SAVEPOINT activity_ids")?;
-    transaction.execute(claim, &[&base])?;
+    if !claimed {
+        transaction.execute(claim, &[&base])?;
+        tracing::debug!(elapsed = ?started.elapsed(), "activity ids claimed");
+    }
     let mut removed = 0;
     if let Err(error) = transaction.batch_execute(ACTIVITY_ID_KEY_ADD) {
         if error.code() != Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
             return Err(error.into());
         }
         transaction.batch_execute("ROLLBACK TO SAVEPOINT activity_ids")?;
+        // Claims the load wrote as it went include the repeats: they go, and the rows that
+        // stay claim their ids again.
+        transaction.execute("DELETE FROM activity_ids WHERE seq > $1", &[&base])?;
         removed = remove_repeats(transaction, import_id, base, outcome)?;
         transaction.execute(claim, &[&base])?;
         transaction.batch_execute(ACTIVITY_ID_KEY_ADD)?;
     }
     transaction.batch_execute("RELEASE SAVEPOINT activity_ids")?;
-    tracing::debug!(removed, "activity ids unique");
-    for (_, create) in ACTIVITY_INDEXES {
+    tracing::debug!(elapsed = ?started.elapsed(), removed, "activity ids unique");
+    for (name, create) in ACTIVITY_INDEXES {
         transaction.batch_execute(create)?;
+        tracing::debug!(elapsed = ?started.elapsed(), index = name, "built");
     }
     Ok(removed)
 }
 
-/// Appends one value in COPY text format: `\N` for NULL, backslash escapes for the
-/// characters the format gives meaning to.
-fn copy_field(line: &mut String, value: Option<&str>) {
-    match value {
-        None => line.push_str("\\N"),
-        Some(text) => {
-            for character in text.chars() {
-                match character {
-                    '\\' => line.push_str("\\\\"),
-                    '\t' => line.push_str("\\t"),
-                    '\n' => line.push_str("\\n"),
-                    '\r' => line.push_str("\\r"),
-                    other => line.push(other),
-                }
-            }
-        }
-    }
+/// Sends one binary `COPY` stream.
+fn copy_in(transaction: &mut Transaction<'_>, statement: &str, stream: &[u8]) -> Result<()> {
+    let mut writer = transaction.copy_in(statement)?;
+    writer
+        .write_all(stream)
+        .map_err(|error| StoreError::Corrupt(format!("COPY to PostgreSQL failed: {error}")))?;
+    writer.finish()?;
+    Ok(())
 }
 
 fn account_values(account: &Account) -> (Option<&str>, Option<i64>, String, String) {
@@ -946,16 +956,24 @@ impl ImportTransaction for PostgresImport<'_> {
     ) -> Result<Written> {
         let score = i16::from(signal.score.value());
         let transaction = self.tx()?;
+        // By its key without the account: the signal is found whichever partition holds it.
+        let key: [&(dyn postgres::types::ToSql + Sync); 4] = [
+            &signal.domain.as_str(),
+            &signal.topic.as_str(),
+            &signal.date,
+            &signal.source,
+        ];
         let existing = transaction.query_opt(
-            "SELECT id, score FROM intent_signals WHERE domain = $1 AND topic = $2 AND date = $3 AND source = $4",
-            &[&signal.domain.as_str(), &signal.topic.as_str(), &signal.date, &signal.source],
+            "SELECT score FROM intent_signals WHERE domain = $1 AND topic = $2 AND date = $3 AND source = $4",
+            &key,
         )?;
-        match existing.map(|row| (row.get::<_, i64>(0), row.get::<_, i16>(1))) {
-            Some((_, stored)) if stored == score => Ok(Written::Unchanged),
-            Some((id, _)) => {
+        match existing.map(|row| row.get::<_, i16>(0)) {
+            Some(stored) if stored == score => Ok(Written::Unchanged),
+            Some(_) => {
                 transaction.execute(
-                    "UPDATE intent_signals SET score = $1, company_name = COALESCE($2, company_name) WHERE id = $3",
-                    &[&score, &signal.company_name, &id],
+                    "UPDATE intent_signals SET score = $5, company_name = COALESCE($6, company_name) \
+                     WHERE domain = $1 AND topic = $2 AND date = $3 AND source = $4",
+                    &[key[0], key[1], key[2], key[3], &score, &signal.company_name],
                 )?;
                 Ok(Written::Updated)
             }
@@ -977,8 +995,15 @@ impl ImportTransaction for PostgresImport<'_> {
         if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64 {
             // A first load: straight into the log without its indexes, built again by sorting
             // at the end. The rows are written once, in file order, with no staging table.
-            let base = drop_indexes_for_bulk_load(transaction)?;
-            self.direct = Some(DirectLoad { appended: 0, base });
+            drop_indexes_for_bulk_load(transaction)?;
+            let next_seq: i64 = transaction
+                .query_one("SELECT nextval('activity_seq')", &[])?
+                .get(0);
+            self.direct = Some(DirectLoad {
+                appended: 0,
+                base: next_seq - 1,
+                next_seq,
+            });
             self.direct_unfinished = true;
         }
         tracing::debug!(
@@ -992,77 +1017,83 @@ impl ImportTransaction for PostgresImport<'_> {
 
     fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome> {
         let import_id = self.import_id;
-        let copy = if let Some(direct) = &mut self.direct {
+        // A direct load numbers its rows and claims their ids as it goes (the key on the
+        // claims is built at the end); a staged one leaves both to `finish_activities`.
+        let first_seq = self.direct.as_ref().map(|direct| direct.next_seq);
+        if let Some(direct) = &mut self.direct {
             direct.appended += batch.len() as u64;
-            "COPY activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, visitor, import_id) FROM STDIN"
-        } else {
-            if !self.staged {
-                self.tx()?.batch_execute(
-                    "CREATE TEMP TABLE activity_staging (id TEXT, kind TEXT, occurred_at TIMESTAMPTZ, account_id BIGINT, contact_id BIGINT, \
-                     email TEXT, account_key TEXT, url TEXT, topic TEXT, campaign TEXT, channel TEXT, fingerprint BIGINT, \
-                     source_file INTEGER, source_line BIGINT, visitor TEXT) ON COMMIT DROP",
-                )?;
-                self.staged = true;
-            }
-            "COPY activity_staging (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, visitor) FROM STDIN"
-        };
-        let with_import = self.direct.is_some().then_some(import_id);
-        let mut buffer = String::with_capacity(batch.len() * 160);
-        for row in batch {
-            let activity = &row.activity;
-            let number = |value: Option<i64>| value.map(|number| number.to_string());
-            let occurred_at = activity.occurred_at.to_string();
-            let numbers = [
-                number(row.account.map(|id| id.0)),
-                number(row.contact.map(|id| id.0)),
-                number(Some(row.fingerprint)),
-                number(Some(i64::from(row.source.file))),
-                number(Some(row.source.line as i64)),
-                number(with_import),
-            ];
-            let fields: [Option<&str>; 15] = [
-                Some(activity.id.as_str()),
-                Some(activity.kind.as_str()),
-                Some(&occurred_at),
-                numbers[0].as_deref(),
-                numbers[1].as_deref(),
-                activity.email.as_ref().map(Email::as_str),
-                row.account_key.as_ref().map(Domain::as_str),
-                activity.url.as_deref(),
-                activity.topic.as_deref(),
-                activity.campaign.as_deref(),
-                activity.channel.as_deref(),
-                numbers[2].as_deref(),
-                numbers[3].as_deref(),
-                numbers[4].as_deref(),
-                row.visitor.as_deref(),
-            ];
-            for (index, value) in fields.into_iter().enumerate() {
-                if index > 0 {
-                    buffer.push('\t');
-                }
-                copy_field(&mut buffer, value);
-            }
-            if with_import.is_some() {
-                buffer.push('\t');
-                copy_field(&mut buffer, numbers[5].as_deref());
-            }
-            buffer.push('\n');
+            direct.next_seq += batch.len() as i64;
+        } else if !self.staged {
+            self.tx()?.batch_execute(
+                "CREATE TEMP TABLE activity_staging (id TEXT COLLATE \"C\", kind TEXT, occurred_at TIMESTAMPTZ, account_id BIGINT, contact_id BIGINT, \
+                 email TEXT, account_key TEXT, url TEXT, topic TEXT, campaign TEXT, channel TEXT, fingerprint BIGINT, \
+                 source_file INTEGER, source_line BIGINT, visitor TEXT) ON COMMIT DROP",
+            )?;
+            self.staged = true;
         }
-        let mut writer = self.tx()?.copy_in(copy)?;
-        writer
-            .write_all(buffer.as_bytes())
-            .map_err(|error| StoreError::Corrupt(format!("COPY to PostgreSQL failed: {error}")))?;
-        writer.finish()?;
+        let mut rows = copy::BinaryRows::with_capacity(batch.len() * 200);
+        let mut ids = first_seq.map(|_| copy::BinaryRows::with_capacity(batch.len() * 48));
+        for (offset, row) in batch.iter().enumerate() {
+            let activity = &row.activity;
+            let seq = first_seq.map(|first| first + offset as i64);
+            rows.row(if seq.is_some() { 17 } else { 15 });
+            if seq.is_some() {
+                rows.int8(seq);
+                rows.int8(Some(import_id));
+            }
+            rows.text(Some(activity.id.as_str()))?;
+            rows.text(Some(activity.kind.as_str()))?;
+            rows.timestamptz(activity.occurred_at.as_microsecond());
+            rows.int8(row.account.map(|id| id.0));
+            rows.int8(row.contact.map(|id| id.0));
+            rows.text(activity.email.as_ref().map(Email::as_str))?;
+            rows.text(row.account_key.as_ref().map(Domain::as_str))?;
+            rows.text(activity.url.as_deref())?;
+            rows.text(activity.topic.as_deref())?;
+            rows.text(activity.campaign.as_deref())?;
+            rows.text(activity.channel.as_deref())?;
+            rows.int8(Some(row.fingerprint));
+            rows.int4(i32::try_from(row.source.file).unwrap_or(i32::MAX));
+            rows.int8(Some(i64::try_from(row.source.line).unwrap_or(i64::MAX)));
+            rows.text(row.visitor.as_deref())?;
+            if let Some(ids) = &mut ids {
+                ids.row(3);
+                ids.text(Some(activity.id.as_str()))?;
+                ids.int8(seq);
+                ids.int8(Some(row.fingerprint));
+            }
+        }
+        let columns = "id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, source_file, source_line, visitor";
+        let into = if first_seq.is_some() {
+            format!("COPY activities (seq, import_id, {columns}) FROM STDIN (FORMAT binary)")
+        } else {
+            format!("COPY activity_staging ({columns}) FROM STDIN (FORMAT binary)")
+        };
+        let transaction = self.tx()?;
+        copy_in(transaction, &into, &rows.finish())?;
+        if let Some(ids) = ids {
+            copy_in(
+                transaction,
+                "COPY activity_ids (id, seq, fingerprint) FROM STDIN (FORMAT binary)",
+                &ids.finish(),
+            )?;
+        }
         Ok(ActivityOutcome::default())
     }
 
     fn finish_activities(&mut self) -> Result<ActivityOutcome> {
-        if let Some(DirectLoad { appended, base }) = self.direct.take() {
+        if let Some(direct) = self.direct.take() {
+            let DirectLoad {
+                appended,
+                base,
+                next_seq,
+            } = direct;
             let import_id = self.import_id;
             let started = std::time::Instant::now();
             let mut outcome = ActivityOutcome::default();
-            let removed = index_bulk_load(self.tx()?, import_id, base, &mut outcome)?;
+            let transaction = self.tx()?;
+            transaction.execute("SELECT setval('activity_seq', $1, false)", &[&next_seq])?;
+            let removed = index_bulk_load(transaction, import_id, base, true, &mut outcome)?;
             outcome.inserted = appended.saturating_sub(removed);
             tracing::debug!(elapsed = ?started.elapsed(), appended, removed, "activities indexed after a direct load");
             self.direct_unfinished = false;
@@ -1152,8 +1183,9 @@ mod tests {
         }
         assert_eq!(
             migration.matches("ON activities(").count(),
-            super::ACTIVITY_INDEXES.len()
+            super::ACTIVITY_INDEXES.len() + 1
         );
+        assert!(migration.contains("CREATE INDEX activities_seq ON activities(seq);"));
         assert!(migration.contains("CONSTRAINT activity_ids_pkey PRIMARY KEY (id)"));
     }
 }

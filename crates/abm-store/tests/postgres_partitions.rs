@@ -9,8 +9,9 @@ use abm_store::testing::PostgresDatabase;
 use abm_store::{ActivityRow, ImportFigures, ImportRecord, SourceLine, Store};
 use postgres::{Client, NoTls};
 
-const PARTITIONED: [&str; 6] = [
+const PARTITIONED: [&str; 7] = [
     "activities",
+    "intent_signals",
     "account_scores",
     "stage_changes",
     "rollup_account_weeks",
@@ -206,6 +207,7 @@ fn a_database_from_before_partitioning_migrates_with_every_row() {
     client
         .batch_execute(
             "INSERT INTO accounts (id, domain) VALUES (1, 'acme.com'), (2, 'globex.com');
+             SELECT setval(pg_get_serial_sequence('accounts', 'id'), 2);
              INSERT INTO account_domains (domain, account_id, is_primary) VALUES ('acme.com', 1, true), ('globex.com', 2, true);
              INSERT INTO activities (seq, id, kind, occurred_at, account_id, email, fingerprint, source_file, source_line)
                  VALUES (10, 'old-1', 'page_view', '2026-03-01T10:00:00Z', 1, 'jo@acme.com', 111, 0, 2),
@@ -216,7 +218,10 @@ fn a_database_from_before_partitioning_migrates_with_every_row() {
              INSERT INTO stage_changes (account_id, changed_at, from_stage, to_stage, reason) VALUES (1, 5, NULL, 'aware', 'why');
              INSERT INTO rollup_account_weeks VALUES (1, 2900, 1, 1.5), (2, 2900, 1, 1.5);
              INSERT INTO rollup_people_weeks VALUES (1, 2900, 7, 1);
-             INSERT INTO rollup_item_weeks VALUES (0, 2900, 'domain', 'initech.com', 1);",
+             INSERT INTO rollup_item_weeks VALUES (0, 2900, 'domain', 'initech.com', 1);
+             INSERT INTO intent_signals (id, account_id, domain, topic, date, score, source)
+                 VALUES (5, 1, 'acme.com', 'crm', '2026-03-02', 70, 'bombora'),
+                        (6, NULL, 'initech.com', 'crm', '2026-03-02', 40, 'bombora');",
         )
         .unwrap();
 
@@ -234,6 +239,7 @@ fn a_database_from_before_partitioning_migrates_with_every_row() {
         ("rollup_account_weeks", 2),
         ("rollup_people_weeks", 1),
         ("rollup_item_weeks", 1),
+        ("intent_signals", 2),
     ] {
         let count: i64 = client
             .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
@@ -275,4 +281,55 @@ fn a_database_from_before_partitioning_migrates_with_every_row() {
     assert_eq!(store.activity_count_for(AccountId(1)).unwrap(), 2);
     // Stage history survived with its account.
     assert_eq!(store.stage_history(AccountId(1)).unwrap().len(), 1);
+
+    // A stored intent signal is found by its key (unchanged, then updated); a new one is
+    // numbered after the old ids; initech's signal moves to its account when it arrives.
+    let signal = |domain: &str, score: u8| abm_core::IntentSignal {
+        domain: Domain::parse(domain).unwrap(),
+        topic: abm_core::Topic::parse("crm").unwrap(),
+        date: "2026-03-02".parse().unwrap(),
+        score: abm_core::Score::new(score).unwrap(),
+        source: "bombora".into(),
+        company_name: None,
+    };
+    let mut transaction = store.begin_import(&record("intent")).unwrap();
+    let written = [
+        transaction
+            .write_intent(&signal("acme.com", 70), Some(AccountId(1)))
+            .unwrap(),
+        transaction
+            .write_intent(&signal("initech.com", 45), None)
+            .unwrap(),
+        transaction
+            .write_intent(&signal("globex.com", 10), Some(AccountId(2)))
+            .unwrap(),
+    ];
+    assert_eq!(
+        written,
+        [
+            abm_store::Written::Unchanged,
+            abm_store::Written::Updated,
+            abm_store::Written::Inserted
+        ]
+    );
+    let initech = transaction
+        .insert_account(&Account::new(Domain::parse("initech.com").unwrap()))
+        .unwrap();
+    let rematched = transaction.rematch().unwrap();
+    transaction.commit(&ImportFigures::default()).unwrap();
+    assert_eq!((rematched.activities, rematched.intent_signals), (1, 1));
+    let rows: Vec<(i64, Option<i64>, i16)> = client
+        .query(
+            "SELECT id, account_id, score FROM intent_signals ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        rows,
+        [(5, Some(1), 70), (6, Some(initech.0), 45), (7, Some(2), 10)]
+    );
+    assert_eq!(store.counts().unwrap().unmatched_activities, 0);
 }

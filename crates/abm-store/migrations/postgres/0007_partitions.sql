@@ -23,9 +23,11 @@ DROP INDEX activities_unmatched;
 DROP INDEX activities_without_contact;
 DROP INDEX activities_anonymous_visitor;
 
+-- Ids compare bytewise (COLLATE "C"): equality is the same in every collation, and sorting
+-- them for the id key is several times faster than through the locale's rules.
 CREATE TABLE activities (
     seq          BIGINT NOT NULL DEFAULT nextval('activity_seq'),
-    id           TEXT NOT NULL,
+    id           TEXT COLLATE "C" NOT NULL,
     kind         TEXT NOT NULL,
     occurred_at  TIMESTAMPTZ NOT NULL,
     account_id   BIGINT,
@@ -47,11 +49,34 @@ ALTER SEQUENCE activity_seq OWNED BY activities.seq;
 -- One row per activity id: the log's de-duplication (stored once per id; the same id with
 -- other content is found by its fingerprint).
 CREATE TABLE activity_ids (
-    id           TEXT NOT NULL,
+    id           TEXT COLLATE "C" NOT NULL,
     seq          BIGINT NOT NULL,
     fingerprint  BIGINT NOT NULL,
     CONSTRAINT activity_ids_pkey PRIMARY KEY (id)
 );
+
+-- Intent signals are unique by (domain, topic, date, source) and carry the account their
+-- domain resolves to (NULL until it does; re-resolution fills it for every row of the domain
+-- at once), so a signal's copies always share a partition and the key can include the
+-- account. NULLS NOT DISTINCT keeps the unmatched ones unique too.
+ALTER TABLE intent_signals RENAME TO intent_signals_whole;
+ALTER INDEX intent_signals_pkey RENAME TO intent_signals_whole_pkey;
+ALTER TABLE intent_signals_whole DROP CONSTRAINT intent_signals_domain_topic_date_source_key;
+DROP INDEX intent_signals_account;
+CREATE SEQUENCE intent_signal_id AS BIGINT;
+SELECT setval('intent_signal_id', COALESCE((SELECT MAX(id) FROM intent_signals_whole), 0) + 1, false);
+CREATE TABLE intent_signals (
+    id           BIGINT NOT NULL DEFAULT nextval('intent_signal_id'),
+    account_id   BIGINT REFERENCES accounts(id),
+    domain       TEXT NOT NULL,
+    topic        TEXT NOT NULL,
+    date         DATE NOT NULL,
+    score        SMALLINT NOT NULL CHECK (score BETWEEN 0 AND 100),
+    source       TEXT NOT NULL,
+    company_name TEXT,
+    CONSTRAINT intent_signals_key UNIQUE NULLS NOT DISTINCT (account_id, domain, topic, date, source)
+) PARTITION BY HASH (account_id);
+ALTER SEQUENCE intent_signal_id OWNED BY intent_signals.id;
 
 ALTER TABLE account_scores RENAME TO account_scores_whole;
 ALTER INDEX account_scores_pkey RENAME TO account_scores_whole_pkey;
@@ -118,7 +143,7 @@ DECLARE
     parent TEXT;
     remainder INTEGER;
 BEGIN
-    FOREACH parent IN ARRAY ARRAY['activities', 'account_scores', 'stage_changes',
+    FOREACH parent IN ARRAY ARRAY['activities', 'intent_signals', 'account_scores', 'stage_changes',
         'rollup_account_weeks', 'rollup_people_weeks', 'rollup_item_weeks']
     LOOP
         FOR remainder IN 0..15 LOOP
@@ -137,6 +162,9 @@ INSERT INTO activities (seq, id, kind, occurred_at, account_id, contact_id, emai
 INSERT INTO activity_ids (id, seq, fingerprint) SELECT id, seq, fingerprint FROM activities_whole;
 DROP TABLE activities_whole;
 
+INSERT INTO intent_signals (id, account_id, domain, topic, date, score, source, company_name)
+    SELECT id, account_id, domain, topic, date, score, source, company_name FROM intent_signals_whole;
+DROP TABLE intent_signals_whole;
 INSERT INTO account_scores SELECT * FROM account_scores_whole;
 DROP TABLE account_scores_whole;
 ALTER SEQUENCE stage_changes_id_seq OWNED BY stage_changes.id;
@@ -150,12 +178,15 @@ DROP TABLE rollup_people_weeks_whole;
 INSERT INTO rollup_item_weeks SELECT * FROM rollup_item_weeks_whole;
 DROP TABLE rollup_item_weeks_whole;
 
--- The log's indexes, built after the copy (a bulk load drops and rebuilds them: the list in
--- postgres.rs must match these lines, a test checks).
+-- The log's indexes, built after the copy. A bulk load keeps the seq index (rows arrive in
+-- seq order) and drops and rebuilds the others: the list in postgres.rs must match these
+-- lines, a test checks.
 CREATE INDEX activities_seq ON activities(seq);
 CREATE INDEX activities_account ON activities(account_id, occurred_at);
 CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;
 CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;
 CREATE INDEX activities_anonymous_visitor ON activities(visitor) WHERE visitor IS NOT NULL AND contact_id IS NULL;
+CREATE INDEX intent_signals_domain ON intent_signals(domain, topic, date, source);
+CREATE INDEX intent_signals_account ON intent_signals(account_id, date);
 CREATE INDEX account_scores_priority ON account_scores(priority DESC);
 CREATE INDEX stage_changes_account ON stage_changes(account_id, changed_at);
