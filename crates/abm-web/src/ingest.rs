@@ -1,7 +1,9 @@
 //! `POST /api/v1/activities`: activities from scripts and marketing tools, through the same
 //! validated, idempotent, all-or-nothing import path as `abm import activities` (the batch is
 //! written as a generic activities file and imported), then the touched accounts rescored so
-//! their scores are current when the call returns.
+//! their scores are current when the call returns. With `abm serve --stream` the checked batch
+//! is published to the stream instead, as `abm import activities --stream` does, and the
+//! workers store and score it.
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -51,6 +53,10 @@ pub struct IngestResult {
     pub unmatched: u64,
     /// Accounts rescored
     pub rescored: u64,
+    /// Handed to the stream (`abm serve --stream`): new to it; a worker stores and scores them.
+    /// With a stream, nothing is stored by the call: `inserted` and `rescored` are 0, and
+    /// `unchanged` counts the ids the stream already held.
+    pub published: u64,
 }
 
 /// Ingests activities, all or nothing, idempotent by id; a bad activity is a 400 naming its
@@ -84,6 +90,9 @@ pub async fn ingest_batch(state: &AppState, batch: ActivityBatch) -> Result<Inge
             "activities",
             format!("send 1 to {MAX_BATCH} activities"),
         ));
+    }
+    if let Some(target) = state.settings().stream.clone() {
+        return publish_batch(&target, &batch).await;
     }
     let settings = state.settings().clone();
     state
@@ -130,9 +139,49 @@ pub async fn ingest_batch(state: &AppState, batch: ActivityBatch) -> Result<Inge
                 unchanged: report.unchanged,
                 unmatched: report.unmatched,
                 rescored,
+                published: 0,
             })
         })
         .await?
+}
+
+/// With a stream: the batch checked as an import checks it (one bad activity publishes
+/// nothing), then published, each publish acknowledged by the stream.
+async fn publish_batch(
+    target: &crate::collect::StreamTarget,
+    batch: &ActivityBatch,
+) -> Result<IngestResult, Problem> {
+    let directory = tempfile::tempdir().map_err(Problem::internal)?;
+    let path = directory.path().join("activities.csv");
+    write_csv(&path, &batch.activities).map_err(Problem::internal)?;
+    let mut activities = Vec::with_capacity(batch.activities.len());
+    let read = abm_ingest::read_activities(&[path], &[], |activity| {
+        activities.push(activity);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    match read {
+        Ok(_) => {}
+        Err(abm_ingest::ReadError::Problems(problems)) => return Err(problem_of(&problems)),
+        Err(abm_ingest::ReadError::Each(never)) => match never {},
+    }
+    let fresh = abm_engine::stream::publish(&target.context, &target.settings, &activities)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, activities = activities.len(), "activities not published");
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the activities could not all be published to the stream; send them again (an id already on it is not stored twice)",
+            )
+        })?;
+    let received = activities.len() as u64;
+    Ok(IngestResult {
+        received,
+        inserted: 0,
+        unchanged: received - fresh,
+        unmatched: 0,
+        rescored: 0,
+        published: fresh,
+    })
 }
 
 fn write_csv(path: &std::path::Path, activities: &[ActivityIn]) -> Result<(), csv::Error> {

@@ -420,6 +420,46 @@ fn serve_with_a_stream_publishes_and_a_worker_records_the_visits() {
         (Some(2), Some(1)),
         "{b}"
     );
+    // The activities API of a streaming node publishes too: a bad batch publishes nothing
+    // and names the field; a good one is checked, then published; sent again, the stream
+    // already holds it.
+    let post = |base: &str, activities: serde_json::Value| {
+        let response = client
+            .post(format!("{base}/api/v1/activities"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "activities": activities }))
+            .send()
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<serde_json::Value>().unwrap(),
+        )
+    };
+    let meeting = serde_json::json!({"id": "api-meeting-1", "occurred_at": "2026-11-20T10:00:00Z", "type": "meeting_held", "email": "jane@acme.com"});
+    let webinar = serde_json::json!({"id": "api-webinar-1", "occurred_at": "2026-11-21T10:00:00Z", "type": "webinar_attended", "domain": "globex.com"});
+    let bad = serde_json::json!({"id": "api-bad-1", "occurred_at": "yesterday", "type": "meeting_held", "domain": "globex.com"});
+    let (status, refused) = post(&node_a, serde_json::json!([meeting, bad]));
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused.to_string().contains("activities[1].occurred_at"),
+        "{refused}"
+    );
+    let (status, published) = post(&node_a, serde_json::json!([meeting, webinar]));
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(
+        (
+            published["published"].as_u64(),
+            published["inserted"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{published}"
+    );
+    let (_, again) = post(&node_b, serde_json::json!([meeting, webinar]));
+    assert_eq!(
+        (again["published"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
     // The web nodes stored nothing: the stream holds the events until a worker takes them.
     assert_eq!(count(url, dir), (0, 0));
 
@@ -427,12 +467,13 @@ fn serve_with_a_stream_publishes_and_a_worker_records_the_visits() {
     assert!(output.status.success(), "the worker failed");
     let summary = String::from_utf8_lossy(&output.stdout).to_string();
     assert!(
-        summary.contains("4 messages (4 tracked events)"),
+        summary.contains("6 messages (4 tracked events)"),
         "{summary}"
     );
     // Jane's two anonymous views joined her and Acme when she filled the form; the other
-    // visitor's view is Globex's by its network; nothing is left unmatched.
-    assert_eq!(count(url, dir), (4, 0), "{summary}");
+    // visitor's view is Globex's by its network; the API's two activities are Acme's and
+    // Globex's; nothing is left unmatched.
+    assert_eq!(count(url, dir), (6, 0), "{summary}");
     let timeline: serde_json::Value = client
         .get(format!("{node_b}/api/v1/accounts/acme.com/timeline"))
         .bearer_auth(&token)
@@ -447,8 +488,9 @@ fn serve_with_a_stream_publishes_and_a_worker_records_the_visits() {
         .filter(|entry| entry["what"] == "activity")
         .map(|entry| entry["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds.len(), 3, "{timeline}");
+    assert_eq!(kinds.len(), 4, "{timeline}");
     assert!(kinds.contains(&"form_fill"), "{timeline}");
+    assert!(kinds.contains(&"meeting_held"), "{timeline}");
     // The worker re-scored the accounts the visits touched: their stored engagement moved.
     let ranked: serde_json::Value =
         serde_json::from_str(&common::ok(dir, url, &["accounts", "--format", "json"], "")).unwrap();
