@@ -566,9 +566,9 @@ fn load_incrementally(
     Ok(outcome)
 }
 
-/// Drops the log's indexes and the id key for a bulk load, and returns the last `seq`
-/// stored before it. Read after the drops: they wait for every other writer of the log, so
-/// every row above it is this load's.
+/// Drops the log's indexes and the id key for a bulk load, and returns the load's first
+/// `seq`: every row the load writes is numbered from it. Taken after the drops, which wait for
+/// every other writer of the log and keep new ones waiting until the load commits.
 fn drop_indexes_for_bulk_load(transaction: &mut Transaction<'_>) -> Result<i64> {
     transaction.batch_execute("SET LOCAL maintenance_work_mem = '512MB'")?;
     for (name, _) in ACTIVITY_INDEXES {
@@ -576,7 +576,7 @@ fn drop_indexes_for_bulk_load(transaction: &mut Transaction<'_>) -> Result<i64> 
     }
     transaction.batch_execute(ACTIVITY_ID_KEY_DROP)?;
     Ok(transaction
-        .query_one("SELECT COALESCE(MAX(seq), 0) FROM activities", &[])?
+        .query_one("SELECT nextval('activity_seq')", &[])?
         .get(0))
 }
 
@@ -590,7 +590,7 @@ fn load_rebuilding_indexes(
     let mut outcome = ActivityOutcome::default();
     // Ids already stored: the staged copies are unchanged or kept as stored.
     classify_differing(transaction, import_id, &mut outcome)?;
-    let base = drop_indexes_for_bulk_load(transaction)?;
+    let base = drop_indexes_for_bulk_load(transaction)? - 1;
     let appended = transaction.execute(
         "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) \
          SELECT id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, $1::bigint, source_file, source_line, visitor \
@@ -995,10 +995,7 @@ impl ImportTransaction for PostgresImport<'_> {
         if expected_rows >= BULK_MINIMUM_ROWS && expected_rows > 2 * stored.max(0) as u64 {
             // A first load: straight into the log without its indexes, built again by sorting
             // at the end. The rows are written once, in file order, with no staging table.
-            drop_indexes_for_bulk_load(transaction)?;
-            let next_seq: i64 = transaction
-                .query_one("SELECT nextval('activity_seq')", &[])?
-                .get(0);
+            let next_seq = drop_indexes_for_bulk_load(transaction)?;
             self.direct = Some(DirectLoad {
                 appended: 0,
                 base: next_seq - 1,

@@ -97,9 +97,7 @@ pub async fn ingest_batch(state: &AppState, batch: ActivityBatch) -> Result<Inge
     let settings = state.settings().clone();
     state
         .with_store(move |store| -> Result<IngestResult, Problem> {
-            let directory = tempfile::tempdir().map_err(Problem::internal)?;
-            let path = directory.path().join("activities.csv");
-            write_csv(&path, &batch.activities).map_err(Problem::internal)?;
+            let (_directory, path) = batch_file(&batch.activities)?;
             let options = ImportOptions {
                 kind: ImportKind::Activities,
                 files: vec![path],
@@ -151,9 +149,7 @@ async fn publish_batch(
     target: &crate::collect::StreamTarget,
     batch: &ActivityBatch,
 ) -> Result<IngestResult, Problem> {
-    let directory = tempfile::tempdir().map_err(Problem::internal)?;
-    let path = directory.path().join("activities.csv");
-    write_csv(&path, &batch.activities).map_err(Problem::internal)?;
+    let (_directory, path) = batch_file(&batch.activities)?;
     let mut activities = Vec::with_capacity(batch.activities.len());
     let read = abm_ingest::read_activities(&[path], &[], |activity| {
         activities.push(activity);
@@ -182,6 +178,17 @@ async fn publish_batch(
         rescored: 0,
         published: fresh,
     })
+}
+
+/// The batch as a generic activities file, so it meets exactly an import's checks; the file
+/// lives as long as the directory returned with it.
+fn batch_file(
+    activities: &[ActivityIn],
+) -> Result<(tempfile::TempDir, std::path::PathBuf), Problem> {
+    let directory = tempfile::tempdir().map_err(Problem::internal)?;
+    let path = directory.path().join("activities.csv");
+    write_csv(&path, activities).map_err(Problem::internal)?;
+    Ok((directory, path))
 }
 
 fn write_csv(path: &std::path::Path, activities: &[ActivityIn]) -> Result<(), csv::Error> {
