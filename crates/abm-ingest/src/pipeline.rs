@@ -719,6 +719,8 @@ struct ParsedBatch {
     rows_read: u64,
     rows_ok: u64,
     unmatched: u64,
+    /// Rows a reader found stored already, same id and content, and took out of `rows`.
+    unchanged: u64,
     /// The accounts the batch's rows resolved to, each once.
     accounts: Vec<i64>,
     /// Parsing this batch failed unexpectedly (a bug, not a problem in the data).
@@ -739,6 +741,9 @@ fn import_activities(
 ) -> Result<(Vec<u64>, Vec<AccountId>), ImportError> {
     let mut outcome = ActivityOutcome::default();
     transaction.begin_activities(expected_activity_rows(&files))?;
+    // A large re-import's unchanged rows are found by the workers, on both cores; the writer
+    // then only writes what is new.
+    let mut readers = transaction.stored_id_readers(ACTIVITY_WORKERS)?.into_iter();
     let shapes: Vec<(crate::reader::FileShape, ColumnMap)> = files
         .iter()
         .map(|open| (open.file.shape(), open.map.clone()))
@@ -764,6 +769,7 @@ fn import_activities(
             let recycle = recycle.clone();
             let from_reader = std::sync::Arc::clone(&from_reader);
             let (shapes, resolver) = (&shapes, &resolver);
+            let mut reader = readers.next();
             std::thread::Builder::new()
                 .name(format!("abm-parse-{worker}"))
                 .spawn_scoped(scope, move || {
@@ -773,7 +779,12 @@ fn import_activities(
                             Err(_) => return,
                         };
                         let Ok(batch) = next else { return };
-                        let parsed = parse_activities(&batch, shapes, resolver);
+                        let mut parsed = parse_activities(&batch, shapes, resolver);
+                        if let Some(reader) = &mut reader
+                            && parsed.problems.is_empty()
+                        {
+                            drop_stored(&mut parsed, reader.as_mut());
+                        }
                         // The reader may be done already; a batch it does not take back is dropped.
                         let _ = recycle.send(batch);
                         if to_writer.send(parsed).is_err() {
@@ -809,6 +820,7 @@ fn import_activities(
                     failed_file = Some(batch.file);
                 }
                 rows_read += batch.rows_read;
+                outcome.unchanged += batch.unchanged;
                 unmatched += batch.unmatched;
                 if let Some(rows) = rows_per_file.get_mut(batch.file) {
                     *rows += batch.rows_ok;
@@ -923,6 +935,18 @@ fn read_activities(
     }
 }
 
+/// Takes out of a parsed batch the rows the store holds already with the same content,
+/// counting them unchanged, as the writer would have.
+fn drop_stored(parsed: &mut ParsedBatch, reader: &mut dyn abm_store::StoredIds) {
+    let stored = reader.stored_unchanged(&parsed.rows);
+    let mut flags = stored.iter();
+    let before = parsed.rows.len();
+    parsed
+        .rows
+        .retain(|_| !flags.next().copied().unwrap_or(false));
+    parsed.unchanged += (before - parsed.rows.len()) as u64;
+}
+
 /// A worker's step: check, parse and resolve one batch of records.
 fn parse_activities(
     batch: &RawBatch,
@@ -937,6 +961,7 @@ fn parse_activities(
         rows_read: batch.lines.len() as u64,
         rows_ok: 0,
         unmatched: 0,
+        unchanged: 0,
         accounts: Vec::new(),
         failed: false,
     };

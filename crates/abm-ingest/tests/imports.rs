@@ -522,3 +522,60 @@ fn bulk_lane(mut world: World, mut fresh: World) {
         "the rolled-back bulk lane left its indexes in place"
     );
 }
+
+/// A re-import large enough for the parsing threads to look rows up in the stored log (SQLite
+/// loads the stored ids for them): what they find stored is counted unchanged, everything else
+/// still meets the writer's checks.
+#[test]
+fn a_large_reimport_with_changes_counts_every_row_once() {
+    let mut world = World::new();
+    accounts(&mut world);
+    let generated = activities_file(60_000, None);
+    let first = world.file("first.csv", &generated);
+    assert_eq!(
+        world
+            .import(ImportKind::Activities, &[&first])
+            .unwrap()
+            .inserted,
+        60_000
+    );
+    let header = "id,occurred_at,type,email,domain,url,topic,campaign,channel\n";
+    let mut again = String::from(header);
+    for (index, line) in generated.lines().skip(1).enumerate() {
+        if index == 5 {
+            // Other content under a stored id: the stored copy is kept.
+            again.push_str("act-5,2026-01-01T00:00:00Z,call,ann@acme.co.uk,,,,,\n");
+        } else {
+            again.push_str(line);
+            again.push('\n');
+        }
+    }
+    for index in 0..100 {
+        writeln!(
+            again,
+            "new-{index},2026-04-01T10:00:00Z,email_open,ann@acme.co.uk,,,,,"
+        )
+        .unwrap();
+    }
+    // A new row twice, the same both times: stored once.
+    again.push_str("new-7,2026-04-01T10:00:00Z,email_open,ann@acme.co.uk,,,,,\n");
+    let path = world.file("again.csv", &again);
+    let report = world.import(ImportKind::Activities, &[&path]).unwrap();
+    assert_eq!(
+        (report.inserted, report.unchanged, report.kept_existing),
+        (100, 60_000, 1)
+    );
+    assert_eq!(world.counts().activities, 60_100);
+
+    // A new id twice with different content, among stored rows: refused, naming both lines.
+    let mut conflict = String::from(&generated);
+    conflict.push_str("late-1,2026-04-01T10:00:00Z,email_open,ann@acme.co.uk,,,,,\n");
+    conflict.push_str("late-1,2026-04-02T10:00:00Z,email_open,ann@acme.co.uk,,,,,\n");
+    let problems = world.refused(ImportKind::Activities, "conflict.csv", conflict);
+    assert_eq!(
+        problems,
+        [
+            "conflict.csv:60003: activity id \"late-1\" appears twice with different content (first at conflict.csv:60002); an id names exactly one activity"
+        ]
+    );
+}

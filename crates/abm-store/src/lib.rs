@@ -416,6 +416,16 @@ pub trait ImportTransaction {
     fn write_activities(&mut self, batch: &[ActivityRow]) -> Result<ActivityOutcome>;
     fn finish_activities(&mut self) -> Result<ActivityOutcome>;
 
+    /// After [`ImportTransaction::begin_activities`]: up to `count` readers of the ids stored
+    /// before this import, for the threads that parse its rows, so a large re-import finds
+    /// its unchanged rows on several cores instead of on the one writer. Empty when the lane
+    /// chosen gains nothing from them (a bulk load, a small import, an empty log) or the
+    /// backend has none; the import is the same either way.
+    fn stored_id_readers(&mut self, count: usize) -> Result<Vec<Box<dyn StoredIds>>> {
+        let _ = count;
+        Ok(Vec::new())
+    }
+
     /// Sets each account's parent from the parent CRM id or domain the sources gave.
     fn link_parents(&mut self) -> Result<()>;
     /// Matches what was unmatched against the accounts and contacts now known.
@@ -425,6 +435,15 @@ pub trait ImportTransaction {
     fn sql(&mut self) -> Result<Box<dyn Sql + '_>>;
     /// Records the import's figures and commits.
     fn commit(self: Box<Self>, summary: &ImportFigures) -> Result<()>;
+}
+
+/// Looks activities up in the log as it was committed, from a thread other than the writer.
+pub trait StoredIds: Send {
+    /// For each row, whether the log holds it already: the same id with the same content.
+    /// The log is append-only, so such a row stays stored and the writer can count it
+    /// unchanged without looking again; every other row (new, other content, or not looked
+    /// up because reading failed) is left to the writer.
+    fn stored_unchanged(&mut self, rows: &[ActivityRow]) -> Vec<bool>;
 }
 
 /// Where a lead came from.

@@ -15,23 +15,34 @@ pub(crate) trait SortRecord: Copy + Ord {
     fn decode(bytes: &[u8]) -> Self;
 }
 
-pub(crate) struct Sorter<T: SortRecord> {
+pub(crate) struct Sorter<T: SortRecord + Send + 'static> {
     buffer: Vec<T>,
     capacity: usize,
     runs: Vec<File>,
+    /// The run being sorted and written on the spilling thread, if any: it hands back the
+    /// file and the emptied buffer (reused, so runs after the first fault in no new memory).
+    spilling: Option<std::thread::JoinHandle<SpilledRun<T>>>,
 }
 
-impl<T: SortRecord> Sorter<T> {
-    /// `capacity` records are held in memory before a run is written.
+/// What the spilling thread hands back: the run's file and the buffer it was sorted in.
+type SpilledRun<T> = std::io::Result<(File, Vec<T>)>;
+
+impl<T: SortRecord + Send + 'static> Sorter<T> {
+    /// `capacity` records are held in memory before a run is written. At most two runs are
+    /// in memory at once: the one filling and the one being spilled.
     pub fn new(capacity: usize) -> Self {
         Self {
             buffer: Vec::new(),
             capacity: capacity.max(1),
             runs: Vec::new(),
+            spilling: None,
         }
     }
 
     pub fn push(&mut self, record: T) -> std::io::Result<()> {
+        if self.buffer.capacity() == 0 {
+            self.buffer.reserve_exact(self.capacity);
+        }
         self.buffer.push(record);
         if self.buffer.len() >= self.capacity {
             self.spill()?;
@@ -39,22 +50,36 @@ impl<T: SortRecord> Sorter<T> {
         Ok(())
     }
 
+    /// Hands the full buffer to a thread that sorts and writes it, so the pushing thread
+    /// (the store's one writer, in a bulk load) goes on at once.
     fn spill(&mut self) -> std::io::Result<()> {
-        self.buffer.sort_unstable();
-        let mut file = tempfile::tempfile()?;
-        let mut bytes = Vec::with_capacity(self.buffer.len() * T::SIZE);
-        for record in &self.buffer {
-            record.encode(&mut bytes);
-        }
-        file.write_all(&bytes)?;
-        file.seek(SeekFrom::Start(0))?;
-        self.runs.push(file);
-        self.buffer.clear();
+        let spare = match self.finish_spill()? {
+            Some(buffer) => buffer,
+            None => Vec::with_capacity(self.capacity),
+        };
+        let full = std::mem::replace(&mut self.buffer, spare);
+        let handle = std::thread::Builder::new()
+            .name("abm-spill".into())
+            .spawn(move || write_run(full))?;
+        self.spilling = Some(handle);
         Ok(())
+    }
+
+    /// Waits for the run being spilled, keeps its file and returns its emptied buffer.
+    fn finish_spill(&mut self) -> std::io::Result<Option<Vec<T>>> {
+        let Some(handle) = self.spilling.take() else {
+            return Ok(None);
+        };
+        let (file, buffer) = handle
+            .join()
+            .map_err(|_| std::io::Error::other("the thread writing a sorted run stopped"))??;
+        self.runs.push(file);
+        Ok(Some(buffer))
     }
 
     /// Every record pushed, in order.
     pub fn sorted(mut self) -> std::io::Result<Sorted<T>> {
+        self.finish_spill()?;
         self.buffer.sort_unstable();
         if self.runs.is_empty() {
             return Ok(Sorted::Memory(self.buffer.into_iter()));
@@ -73,6 +98,27 @@ impl<T: SortRecord> Sorter<T> {
         }
         Ok(Sorted::Merge { runs, heap })
     }
+}
+
+/// Sorts one run and writes it to an unnamed temporary file, positioned at its start;
+/// returns the file and the buffer, emptied.
+fn write_run<T: SortRecord>(mut buffer: Vec<T>) -> SpilledRun<T> {
+    buffer.sort_unstable();
+    let mut file = tempfile::tempfile()?;
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, &mut file);
+    let mut bytes = Vec::with_capacity(T::SIZE * 4096);
+    for records in buffer.chunks(4096) {
+        bytes.clear();
+        for record in records {
+            record.encode(&mut bytes);
+        }
+        writer.write_all(&bytes)?;
+    }
+    writer.flush()?;
+    drop(writer);
+    file.seek(SeekFrom::Start(0))?;
+    buffer.clear();
+    Ok((file, buffer))
 }
 
 /// One sorted run: a file written by `spill`, or the last records still in memory.

@@ -139,7 +139,7 @@ fn chunk_sql(target: &str, width: usize, rows: usize) -> String {
 }
 
 /// Index entries held in memory per sorter before a sorted run is spilled to a file: about
-/// 48 MiB of id entries and 48 MiB of timeline entries.
+/// 48 MiB of id entries and 48 MiB of timeline entries, twice while a full run is spilled.
 const SORT_RUN_RECORDS: usize = 2_000_000;
 
 /// Below this many expected rows the incremental lane is always used. Above it, the bulk lane
@@ -728,6 +728,8 @@ impl Store for SqliteStore {
         // connection's settings.
         let mut import = SqliteImport {
             connection: &mut self.connection,
+            path: &self.path,
+            readers_help: None,
             import_id: 0,
             open: false,
             lane: None,
@@ -805,6 +807,11 @@ fn restore_wal(connection: &Connection) {
 
 struct SqliteImport<'a> {
     connection: &'a mut Connection,
+    /// The database file, for the readers of `stored_id_readers` and the bulk lane's syncs.
+    path: &'a str,
+    /// The incremental lane of a large import into a log that holds rows (at most this many):
+    /// readers on other threads can find its unchanged rows.
+    readers_help: Option<usize>,
     import_id: i64,
     open: bool,
     lane: Option<Lane>,
@@ -826,7 +833,180 @@ enum Lane {
         next_seq: i64,
         ids: Sorter<IdEntry>,
         timeline: Sorter<TimelineEntry>,
+        /// Syncs the file while the load runs (under a rollback journal only).
+        _syncs: Option<Syncer>,
     },
+}
+
+/// During a bulk load under a rollback journal, syncs the database file once a second on a
+/// thread of its own: the disk takes the appended pages while the load goes on, and the
+/// commit's own sync finds little left to write. It only ever adds syncs, so what a crash
+/// leaves is unchanged. Stops when dropped (the thread ends at its next wake-up).
+struct Syncer {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Syncer {
+    fn start(path: &str) -> Option<Self> {
+        let file = std::fs::File::open(path).ok()?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("abm-sync".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(std::time::Duration::from_secs(1))
+                {
+                    if let Err(error) = file.sync_data() {
+                        tracing::debug!(%error, "bulk lane: background sync failed");
+                        return;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Self { _stop: stop })
+    }
+}
+
+/// The ids stored before an import, loaded for the threads parsing it (see
+/// `ImportTransaction::stored_id_readers`): every `activity_ids` entry's key and fingerprint,
+/// in key order, with a table of where each top-bits bucket starts. Read in one sequential
+/// pass on a thread of its own, it answers a look-up in two cache misses where a probe of the
+/// B-tree costs the writer a descent. Not loaded past `STORED_KEYS_LIMIT` entries (256 MiB).
+struct StoredKeys {
+    entries: Vec<(i64, i64)>,
+    /// `starts[b]` is the first entry whose key's top `BUCKET_BITS` bits are `b` or more.
+    starts: Vec<u32>,
+}
+
+const BUCKET_BITS: u32 = 20;
+const STORED_KEYS_LIMIT: i64 = 16_000_000;
+
+impl StoredKeys {
+    fn bucket(key: i64) -> usize {
+        // Keys are 63-bit: the top bits of a positive i64 after the sign.
+        (key as u64 >> (63 - BUCKET_BITS)) as usize
+    }
+
+    /// Reads `activity_ids` in key order, stopping early (`None`) once nobody waits for it.
+    /// `stored` (the highest seq, at least the number of entries) sizes the list up front.
+    fn load(
+        connection: &Connection,
+        wanted: &std::sync::Weak<StoredKeysSlot>,
+        stored: usize,
+    ) -> Result<Option<Self>> {
+        let mut statement =
+            connection.prepare("SELECT key, fingerprint FROM activity_ids ORDER BY key")?;
+        let mut rows = statement.query([])?;
+        let mut entries = Vec::with_capacity(stored);
+        while let Some(row) = rows.next()? {
+            entries.push((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?));
+            if entries.len() % 65_536 == 0 && wanted.strong_count() == 0 {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Self::new(entries)))
+    }
+
+    /// From entries in key order.
+    fn new(entries: Vec<(i64, i64)>) -> Self {
+        let mut starts = vec![0u32; (1 << BUCKET_BITS) + 1];
+        let mut next = 0usize;
+        for (index, (key, _)) in entries.iter().enumerate() {
+            let bucket = Self::bucket(*key);
+            while next <= bucket {
+                starts[next] = index as u32;
+                next += 1;
+            }
+        }
+        for start in starts.iter_mut().skip(next) {
+            *start = entries.len() as u32;
+        }
+        Self { entries, starts }
+    }
+
+    fn holds(&self, key: i64, fingerprint: i64) -> bool {
+        let bucket = Self::bucket(key);
+        let (Some(&from), Some(&to)) = (self.starts.get(bucket), self.starts.get(bucket + 1))
+        else {
+            return false;
+        };
+        let Some(range) = self.entries.get(from as usize..to as usize) else {
+            return false;
+        };
+        range
+            .binary_search_by_key(&key, |(stored, _)| *stored)
+            .is_ok_and(|index| {
+                range
+                    .get(index)
+                    .is_some_and(|(_, stored)| *stored == fingerprint)
+            })
+    }
+}
+
+/// Where the loading thread leaves the stored keys; readers look rows up once it is filled.
+type StoredKeysSlot = std::sync::OnceLock<StoredKeys>;
+
+/// Loads the stored keys on a thread of its own, through a read-only connection that sees
+/// what was committed before the import (the import holds the write lock, so nothing else
+/// commits meanwhile; its own rows are not seen, and are the writer's to look up).
+fn load_stored_keys(path: &str, slot: &std::sync::Arc<StoredKeysSlot>, stored: usize) {
+    let path = path.to_owned();
+    let wanted = std::sync::Arc::downgrade(slot);
+    let spawned = std::thread::Builder::new()
+        .name("abm-stored-ids".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            let loaded = open_reader(&path).and_then(|connection| {
+                let _snapshot = connection.unchecked_transaction()?;
+                StoredKeys::load(&connection, &wanted, stored)
+            });
+            match loaded {
+                Ok(Some(keys)) => {
+                    tracing::debug!(entries = keys.entries.len(), elapsed = ?started.elapsed(), "stored ids loaded");
+                    if let Some(slot) = wanted.upgrade() {
+                        let _ = slot.set(keys);
+                    }
+                }
+                Ok(None) => tracing::debug!("stored ids: no longer wanted"),
+                // The writer looks every row up itself: slower, the same result.
+                Err(error) => tracing::debug!(%error, "stored ids: not loaded"),
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::debug!(%error, "stored ids: no thread to load them");
+    }
+}
+
+fn open_reader(path: &str) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    connection.pragma_update(None, "busy_timeout", 1_000)?;
+    Ok(connection)
+}
+
+/// One parsing thread's view of the stored keys: until they are loaded it finds nothing, and
+/// the writer looks those rows up itself.
+struct SqliteStoredIds {
+    keys: std::sync::Arc<StoredKeysSlot>,
+    seed: u64,
+}
+
+impl crate::StoredIds for SqliteStoredIds {
+    fn stored_unchanged(&mut self, rows: &[ActivityRow]) -> Vec<bool> {
+        let Some(keys) = self.keys.get() else {
+            return vec![false; rows.len()];
+        };
+        // Only the id's own key is looked at: an id moved on by a hash collision, or stored
+        // with other content, is left to the writer's full probe.
+        rows.iter()
+            .map(|row| keys.holds(id_key(self.seed, row.activity.id.as_str()), row.fingerprint))
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Lane {
@@ -1367,8 +1547,17 @@ impl ImportTransaction for SqliteImport<'_> {
                 next_seq: stored + 1,
                 ids: Sorter::new(SORT_RUN_RECORDS),
                 timeline: Sorter::new(SORT_RUN_RECORDS),
+                _syncs: if self.rollback_journal {
+                    Syncer::start(self.path)
+                } else {
+                    None
+                },
             }
         } else {
+            // The stored keys are loaded only while they fit the memory budget.
+            self.readers_help =
+                (expected_rows >= BULK_MINIMUM_ROWS && stored > 0 && stored <= STORED_KEYS_LIMIT)
+                    .then_some(stored as usize);
             Lane::Incremental
         };
         tracing::debug!(?lane, expected_rows, stored, "activity lane");
@@ -1452,6 +1641,7 @@ impl ImportTransaction for SqliteImport<'_> {
             next_seq,
             ids,
             timeline,
+            ..
         }) = self.lane.take()
         else {
             return Ok(ActivityOutcome::default());
@@ -1511,6 +1701,25 @@ impl ImportTransaction for SqliteImport<'_> {
         Ok(outcome)
     }
 
+    fn stored_id_readers(&mut self, count: usize) -> Result<Vec<Box<dyn crate::StoredIds>>> {
+        let mut readers: Vec<Box<dyn crate::StoredIds>> = Vec::new();
+        let Some(stored) = self.readers_help else {
+            return Ok(readers);
+        };
+        if self.path.is_empty() || self.path.starts_with(":memory:") {
+            return Ok(readers);
+        }
+        let slot = std::sync::Arc::new(StoredKeysSlot::new());
+        load_stored_keys(self.path, &slot, stored);
+        for _ in 0..count {
+            readers.push(Box::new(SqliteStoredIds {
+                keys: std::sync::Arc::clone(&slot),
+                seed: self.id_seed,
+            }));
+        }
+        Ok(readers)
+    }
+
     fn link_parents(&mut self) -> Result<()> {
         self.connection.execute(codec::LINK_PARENTS, [])?;
         Ok(())
@@ -1549,6 +1758,43 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use abm_core::Domain;
     use rusqlite::params;
+
+    use super::{BUCKET_BITS, StoredKeys};
+
+    #[test]
+    fn stored_keys_are_found_in_every_bucket_and_only_with_their_fingerprint() {
+        let bucket = 1i64 << (63 - BUCKET_BITS);
+        let keys = [
+            0,
+            1,
+            bucket - 1,
+            bucket,
+            bucket + 5,
+            7 * bucket,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
+        let entries: Vec<(i64, i64)> = keys.iter().map(|&key| (key, key ^ 0x55)).collect();
+        let stored = StoredKeys::new(entries.clone());
+        for &(key, fingerprint) in &entries {
+            assert!(stored.holds(key, fingerprint), "key {key}");
+            assert!(
+                !stored.holds(key, fingerprint + 1),
+                "key {key}, other content"
+            );
+        }
+        for key in [
+            2,
+            bucket - 2,
+            bucket + 1,
+            6 * bucket,
+            8 * bucket,
+            i64::MAX - 2,
+        ] {
+            assert!(!stored.holds(key, key ^ 0x55), "key {key} is not stored");
+        }
+        assert!(!StoredKeys::new(Vec::new()).holds(0, 0x55));
+    }
 
     #[test]
     fn the_recreated_trigger_is_the_migrations() {

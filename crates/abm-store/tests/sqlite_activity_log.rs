@@ -440,3 +440,81 @@ fn bulk_and_incremental_lanes_write_the_same_timeline() {
     drop(bulk);
     check_indexes_against_the_log(&bulk_path);
 }
+
+/// Asks a reader about `rows` until it has loaded the stored ids (it loads them on a thread
+/// of its own and finds nothing meanwhile), for at most 20 seconds.
+fn once_loaded(reader: &mut dyn abm_store::StoredIds, rows: &[ActivityRow]) -> Vec<bool> {
+    let started = std::time::Instant::now();
+    loop {
+        let found = reader.stored_unchanged(rows);
+        if found.iter().any(|&found| found) || started.elapsed().as_secs() >= 20 {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn readers_for_a_large_reimport_find_only_what_was_stored_unchanged() {
+    let companies = ["acme.com", "globex.com", "initech.com"];
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("abm.db");
+    let mut store = open(&path);
+    let accounts = create_accounts(&mut *store, &companies);
+    // evt-moved is stored one key past its own: a reader, which reads only the id's own key,
+    // must leave it to the writer.
+    occupy_the_key_of(&path, "evt-moved");
+    let moved = activity_rows(&[("evt-moved", "jo@acme.com", "2026-03-01T10:00:00Z", None)]);
+    let file: Vec<ActivityRow> = (0..FILE_ROWS)
+        .map(|n| lane_activity(n, &accounts))
+        .collect();
+    assert_eq!(
+        import_activities(&mut *store, &[file.clone(), moved.clone()].concat(), 0),
+        outcome(FILE_ROWS as u64 + 1, 0, 0)
+    );
+
+    // A small import, and a bulk load, get no readers.
+    let mut transaction = store.begin_import(&record("activities", 100)).unwrap();
+    transaction.begin_activities(100).unwrap();
+    assert!(transaction.stored_id_readers(2).unwrap().is_empty());
+    drop(transaction);
+    let mut transaction = store.begin_import(&record("activities", 500_000)).unwrap();
+    transaction.begin_activities(500_000).unwrap();
+    assert!(transaction.stored_id_readers(2).unwrap().is_empty());
+    drop(transaction);
+
+    // A re-import of the file's size: the incremental lane, with a reader per parsing thread.
+    let mut transaction = store
+        .begin_import(&record("activities", FILE_ROWS as u64))
+        .unwrap();
+    transaction.begin_activities(FILE_ROWS as u64).unwrap();
+    let mut readers = transaction.stored_id_readers(2).unwrap();
+    assert_eq!(readers.len(), 2);
+    let mut changed = lane_activity(11, &accounts);
+    changed.activity.campaign = Some("another campaign".into());
+    changed.fingerprint = changed.activity.fingerprint();
+    let new = lane_activity(FILE_ROWS + 1, &accounts);
+    let asked = [
+        file[10].clone(),
+        changed,
+        new.clone(),
+        moved[0].clone(),
+        file[FILE_ROWS - 1].clone(),
+    ];
+    let found = once_loaded(readers[0].as_mut(), &asked);
+    assert_eq!(found, [true, false, false, false, true]);
+    assert_eq!(readers[1].stored_unchanged(&asked), found);
+
+    // The import's own rows are not seen by the readers: they look at what was committed.
+    assert_eq!(
+        transaction
+            .write_activities(std::slice::from_ref(&new))
+            .unwrap(),
+        outcome(1, 0, 0)
+    );
+    assert_eq!(readers[0].stored_unchanged(&[new]), [false]);
+    drop(readers);
+    transaction.finish_activities().unwrap();
+    commit(transaction);
+    assert_eq!(store.counts().unwrap().activities, FILE_ROWS as u64 + 2);
+}
