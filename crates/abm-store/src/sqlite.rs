@@ -159,6 +159,11 @@ impl SqliteStore {
     /// Opens or creates the database file and applies pending migrations.
     pub fn open(path: &str) -> Result<Self> {
         let connection = Connection::open(path)?;
+        // 256 MiB of page cache keeps the activity id index hot during large imports while
+        // staying well under the 1 GiB memory budget. Set before the first page is read: the
+        // cache then takes its pages from one allocation of that size (touched as it fills;
+        // see SQLITE_DEFAULT_PCACHE_INITSZ in .cargo/config.toml) instead of one `malloc` each.
+        connection.pragma_update(None, "cache_size", -262_144)?;
         connection.pragma_update(None, "busy_timeout", 10_000)?;
         // While another process bulk-loads under a rollback journal (see
         // `switch_to_rollback_journal`) the mode cannot change; that import restores WAL
@@ -174,9 +179,6 @@ impl SqliteStore {
         }
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
-        // 256 MiB of page cache keeps the activity id index hot during large imports while
-        // staying well under the 1 GiB memory budget.
-        connection.pragma_update(None, "cache_size", -262_144)?;
         // Index builds after a bulk load sort more than fits in memory: let the sorter spill to
         // temporary files (temp_store FILE) and use a second thread.
         connection.pragma_update(None, "temp_store", "FILE")?;
