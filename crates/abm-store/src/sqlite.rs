@@ -79,8 +79,9 @@ const PARTIAL_ACTIVITY_INDEXES: &[(&str, &str)] = &[
 ];
 
 /// Rows per multi-row `INSERT` in the bulk lane: one statement for many rows spares SQLite
-/// and rusqlite their per-statement work (about a fifth of an in-order insert's cost).
-const INSERT_CHUNK: usize = 64;
+/// and rusqlite their per-statement work (about a fifth of an in-order insert's cost; 256
+/// rows a statement wrote the id and timeline entries about 10% faster than 64).
+const INSERT_CHUNK: usize = 256;
 
 /// A multi-row `INSERT` of integer tuples into `target`, with a one-row statement for the
 /// last, shorter chunk.
@@ -1692,10 +1693,17 @@ impl ImportTransaction for SqliteImport<'_> {
         }
         connection.execute_batch(TIMELINE_INSERT_TRIGGER)?;
         tracing::debug!(elapsed = ?started.elapsed(), "bulk lane: timeline written");
+        // SQLite's sorter sorts runs of up to the page cache's size: with the 256 MiB cache a
+        // partial index's entries are one run, sorted by this thread alone after the scan;
+        // with 32 MiB, runs are sorted on a second thread (`PRAGMA threads`) while the scan
+        // goes on (2.6 s → 1.5 s for 3 million entries). Dirty pages beyond 32 MiB are
+        // written now instead of at the commit.
+        connection.pragma_update(None, "cache_size", -32_768)?;
         for (name, create) in PARTIAL_ACTIVITY_INDEXES {
             connection.execute_batch(create)?;
             tracing::debug!(elapsed = ?started.elapsed(), index = name, "bulk lane: index rebuilt");
         }
+        connection.pragma_update(None, "cache_size", -262_144)?;
         // The bulk lane counts its insertions here: what was appended and not removed.
         outcome.inserted =
             ((next_seq - 1 - seq_before).max(0) as u64).saturating_sub(removed.len() as u64);
