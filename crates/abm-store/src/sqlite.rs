@@ -1098,21 +1098,11 @@ fn classify(
     );
 }
 
-/// The columns of an activity row, in the order `bind_activity` binds them.
-const ACTIVITY_COLUMNS: &str = "seq, id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line";
+/// The values `bind_activity` binds: `VISITOR_INSERT`'s columns but the visitor.
 const ACTIVITY_WIDTH: usize = 16;
 
 /// `INSERT` of one activity row with its visitor id (the row-by-row lane).
 const VISITOR_INSERT: &str = "INSERT INTO activities (seq, id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
-
-/// `INSERT` of `rows` activity rows in one statement.
-fn activity_insert_sql(rows: usize) -> String {
-    chunk_sql(
-        &format!("activities ({ACTIVITY_COLUMNS})"),
-        ACTIVITY_WIDTH,
-        rows,
-    )
-}
 
 /// Binds one activity row's values from parameter `first` on; a `None` seq lets SQLite pick.
 fn bind_activity(
@@ -1142,32 +1132,87 @@ fn bind_activity(
     Ok(())
 }
 
-/// Appends a batch with seqs from `first_seq` on, `INSERT_CHUNK` rows per statement.
+/// The columns the bulk lane binds per row: all but `seq` (SQLite numbers appended rows
+/// itself, without the look-up an explicit rowid costs) and `import_id` (one parameter, `?1`,
+/// for the whole statement).
+const APPENDED_WIDTH: usize = 14;
+
+/// `INSERT` of `rows` activity rows in one statement for the bulk lane: `?1` is the import,
+/// each row's own values follow from `?2` on.
+fn appended_insert_sql(rows: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let first = 2 + row * APPENDED_WIDTH;
+            let own: Vec<String> = (first..first + APPENDED_WIDTH)
+                .map(|number| format!("?{number}"))
+                .collect();
+            // The import id goes between channel/fingerprint and source_file/source_line.
+            let (before, after) = own.split_at(APPENDED_WIDTH - 2);
+            format!("({}, ?1, {})", before.join(", "), after.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO activities (id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line) VALUES {}",
+        tuples.join(", ")
+    )
+}
+
+/// Binds one appended row's own values from parameter `first` on, in `appended_insert_sql`'s
+/// order.
+fn bind_appended(
+    statement: &mut rusqlite::Statement<'_>,
+    first: usize,
+    row: &ActivityRow,
+) -> Result<()> {
+    let activity = &row.activity;
+    statement.raw_bind_parameter(first, activity.id.as_str())?;
+    statement.raw_bind_parameter(first + 1, activity.kind.as_str())?;
+    statement.raw_bind_parameter(first + 2, activity.occurred_at.as_microsecond())?;
+    statement.raw_bind_parameter(first + 3, row.account.map(|id| id.0))?;
+    statement.raw_bind_parameter(first + 4, row.contact.map(|id| id.0))?;
+    statement.raw_bind_parameter(first + 5, activity.email.as_ref().map(Email::as_str))?;
+    statement.raw_bind_parameter(first + 6, row.account_key.as_ref().map(Domain::as_str))?;
+    statement.raw_bind_parameter(first + 7, activity.url.as_deref())?;
+    statement.raw_bind_parameter(first + 8, activity.topic.as_deref())?;
+    statement.raw_bind_parameter(first + 9, activity.campaign.as_deref())?;
+    statement.raw_bind_parameter(first + 10, activity.channel.as_deref())?;
+    statement.raw_bind_parameter(first + 11, row.fingerprint)?;
+    statement.raw_bind_parameter(first + 12, row.source.file)?;
+    statement.raw_bind_parameter(first + 13, row.source.line as i64)?;
+    Ok(())
+}
+
+/// Appends a batch, `INSERT_CHUNK` rows per statement, where the log's next seq is
+/// `first_seq`: SQLite gives an appended row the highest rowid plus one, and the import holds
+/// the write lock, so the rows take `first_seq`, `first_seq + 1`, … — checked after each
+/// statement, since the index entries already collected name those seqs.
 fn append_activities(
     connection: &Connection,
     import_id: i64,
     batch: &[ActivityRow],
     first_seq: i64,
 ) -> Result<()> {
-    let mut seqs = first_seq..;
-    // Built once a batch: the full chunk's statement text is over a kilobyte.
-    let full_chunk = activity_insert_sql(INSERT_CHUNK);
+    // Built once a batch: the full chunk's statement text is several kilobytes.
+    let full_chunk = appended_insert_sql(INSERT_CHUNK);
+    let mut last_seq = first_seq - 1;
     for chunk in batch.chunks(INSERT_CHUNK) {
         let mut statement = if chunk.len() == INSERT_CHUNK {
             connection.prepare_cached(&full_chunk)?
         } else {
-            connection.prepare_cached(&activity_insert_sql(chunk.len()))?
+            connection.prepare_cached(&appended_insert_sql(chunk.len()))?
         };
-        for ((index, row), seq) in chunk.iter().enumerate().zip(&mut seqs) {
-            bind_activity(
-                &mut statement,
-                index * ACTIVITY_WIDTH + 1,
-                import_id,
-                row,
-                Some(seq),
-            )?;
+        statement.raw_bind_parameter(1, import_id)?;
+        for (index, row) in chunk.iter().enumerate() {
+            bind_appended(&mut statement, 2 + index * APPENDED_WIDTH, row)?;
         }
         statement.raw_execute()?;
+        last_seq += chunk.len() as i64;
+        if connection.last_insert_rowid() != last_seq {
+            return Err(StoreError::Corrupt(format!(
+                "appended activities were numbered up to {}, expected {last_seq}",
+                connection.last_insert_rowid()
+            )));
+        }
     }
     Ok(())
 }
