@@ -148,6 +148,9 @@ const SORT_RUN_RECORDS: usize = 2_000_000;
 /// file sizes are rough, and a re-import of the same file must stay incremental).
 const BULK_MINIMUM_ROWS: u64 = 50_000;
 
+/// The store connection's page cache, in KiB (negative, as `PRAGMA cache_size` takes it).
+const STORE_CACHE_SIZE: i64 = -262_144;
+
 pub struct SqliteStore {
     connection: Connection,
     /// Where it was opened, for [`Store::reopen`].
@@ -160,11 +163,6 @@ impl SqliteStore {
     /// Opens or creates the database file and applies pending migrations.
     pub fn open(path: &str) -> Result<Self> {
         let connection = Connection::open(path)?;
-        // 256 MiB of page cache keeps the activity id index hot during large imports while
-        // staying well under the 1 GiB memory budget. Set before the first page is read: the
-        // cache then takes its pages from one allocation of that size (touched as it fills;
-        // see SQLITE_DEFAULT_PCACHE_INITSZ in .cargo/config.toml) instead of one `malloc` each.
-        connection.pragma_update(None, "cache_size", -262_144)?;
         connection.pragma_update(None, "busy_timeout", 10_000)?;
         // While another process bulk-loads under a rollback journal (see
         // `switch_to_rollback_journal`) the mode cannot change; that import restores WAL
@@ -180,6 +178,9 @@ impl SqliteStore {
         }
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
+        // 256 MiB of page cache keeps the activity id index hot during large imports while
+        // staying well under the 1 GiB memory budget.
+        connection.pragma_update(None, "cache_size", STORE_CACHE_SIZE)?;
         // Index builds after a bulk load sort more than fits in memory: let the sorter spill to
         // temporary files (temp_store FILE) and use a second thread.
         connection.pragma_update(None, "temp_store", "FILE")?;
@@ -739,6 +740,7 @@ impl Store for SqliteStore {
             bulk_unfinished: false,
             foreign_keys_off: false,
             rollback_journal: false,
+            cache_shrunk: false,
             id_seed: self.id_seed,
         };
         // Both pragmas are no-ops inside a transaction, so they are decided here, by kind.
@@ -823,6 +825,9 @@ struct SqliteImport<'a> {
     bulk_unfinished: bool,
     foreign_keys_off: bool,
     rollback_journal: bool,
+    /// The partial indexes are being rebuilt under a smaller page cache: `Drop` restores it
+    /// if that failed.
+    cache_shrunk: bool,
     id_seed: u64,
 }
 
@@ -836,22 +841,30 @@ enum Lane {
         next_seq: i64,
         ids: Sorter<IdEntry>,
         timeline: Sorter<TimelineEntry>,
-        /// Syncs the file while the load runs (under a rollback journal only).
+        /// Has the kernel write the load out while it runs (under a rollback journal only).
         _syncs: Option<Syncer>,
     },
 }
 
-/// During a bulk load under a rollback journal, syncs the database file once a second on a
-/// thread of its own: the disk takes the appended pages while the load goes on, and the
-/// commit's own sync finds little left to write. It only ever adds syncs, so what a crash
-/// leaves is unchanged. Stops when dropped (the thread ends at its next wake-up).
+/// During a bulk load under a rollback journal, has the kernel write the file system's dirty
+/// pages once a second on a thread of its own (`syncfs`), so the disk takes the appended
+/// pages while the load goes on and the commit's own sync finds little left to write. It only
+/// adds writes, so what a crash leaves is unchanged. It goes through a descriptor of the
+/// database's *directory*, never of the database file: closing any descriptor of that file
+/// would drop every POSIX lock the process holds on it, SQLite's included. Stops when dropped
+/// (the thread ends at its next wake-up). Linux only; elsewhere the commit syncs it all.
 struct Syncer {
     _stop: std::sync::mpsc::Sender<()>,
 }
 
 impl Syncer {
+    #[cfg(target_os = "linux")]
     fn start(path: &str) -> Option<Self> {
-        let file = std::fs::File::open(path).ok()?;
+        let directory = match std::path::Path::new(path).parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let directory = std::fs::File::open(directory).ok()?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("abm-sync".into())
@@ -859,7 +872,7 @@ impl Syncer {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(std::time::Duration::from_secs(1))
                 {
-                    if let Err(error) = file.sync_data() {
+                    if let Err(error) = rustix::fs::syncfs(&directory) {
                         tracing::debug!(%error, "bulk lane: background sync failed");
                         return;
                     }
@@ -867,6 +880,11 @@ impl Syncer {
             })
             .ok()?;
         Some(Self { _stop: stop })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start(_path: &str) -> Option<Self> {
+        None
     }
 }
 
@@ -902,7 +920,14 @@ impl StoredKeys {
         let mut rows = statement.query([])?;
         let mut entries = Vec::with_capacity(stored);
         while let Some(row) = rows.next()? {
-            entries.push((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?));
+            let key: i64 = row.get(0)?;
+            // Keys are 63-bit, so never negative, and there are no more entries than seqs
+            // (give or take an entry written by hand): anything else is not what this store
+            // wrote, and is left to the writer's probes. This also bounds the memory taken.
+            if key < 0 || entries.len() >= stored + stored / 8 + 1_024 {
+                return Ok(None);
+            }
+            entries.push((key, row.get::<_, i64>(1)?));
             if entries.len() % 65_536 == 0 && wanted.strong_count() == 0 {
                 return Ok(None);
             }
@@ -917,7 +942,9 @@ impl StoredKeys {
         for (index, (key, _)) in entries.iter().enumerate() {
             let bucket = Self::bucket(*key);
             while next <= bucket {
-                starts[next] = index as u32;
+                if let Some(start) = starts.get_mut(next) {
+                    *start = index as u32;
+                }
                 next += 1;
             }
         }
@@ -1037,6 +1064,11 @@ impl Drop for SqliteImport<'_> {
         if self.rollback_journal {
             restore_wal(self.connection);
         }
+        if self.cache_shrunk {
+            let _ = self
+                .connection
+                .pragma_update(None, "cache_size", STORE_CACHE_SIZE);
+        }
     }
 }
 
@@ -1104,16 +1136,16 @@ const ACTIVITY_WIDTH: usize = 16;
 /// `INSERT` of one activity row with its visitor id (the row-by-row lane).
 const VISITOR_INSERT: &str = "INSERT INTO activities (seq, id, kind, occurred_at, account_id, contact_id, email, account_key, url, topic, campaign, channel, fingerprint, import_id, source_file, source_line, visitor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
-/// Binds one activity row's values from parameter `first` on; a `None` seq lets SQLite pick.
+/// Binds one activity row's values from parameter `first` on, with a NULL seq: SQLite picks it.
 fn bind_activity(
     statement: &mut rusqlite::Statement<'_>,
     first: usize,
     import_id: i64,
     row: &ActivityRow,
-    seq: Option<i64>,
 ) -> Result<()> {
     let activity = &row.activity;
-    statement.raw_bind_parameter(first, seq)?;
+    // The seq is SQLite's to pick.
+    statement.raw_bind_parameter(first, rusqlite::types::Null)?;
     statement.raw_bind_parameter(first + 1, activity.id.as_str())?;
     statement.raw_bind_parameter(first + 2, activity.kind.as_str())?;
     statement.raw_bind_parameter(first + 3, activity.occurred_at.as_microsecond())?;
@@ -1603,9 +1635,13 @@ impl ImportTransaction for SqliteImport<'_> {
             }
         } else {
             // The stored keys are loaded only while they fit the memory budget.
-            self.readers_help =
-                (expected_rows >= BULK_MINIMUM_ROWS && stored > 0 && stored <= STORED_KEYS_LIMIT)
-                    .then_some(stored as usize);
+            // Readers beside a writer need WAL (under a rollback journal the writer's spills
+            // and commit would wait for their shared locks).
+            self.readers_help = (expected_rows >= BULK_MINIMUM_ROWS
+                && !self.rollback_journal
+                && stored > 0
+                && stored <= STORED_KEYS_LIMIT)
+                .then_some(stored as usize);
             Lane::Incremental
         };
         tracing::debug!(?lane, expected_rows, stored, "activity lane");
@@ -1667,7 +1703,7 @@ impl ImportTransaction for SqliteImport<'_> {
                     );
                 }
                 Probe::Free(key) => {
-                    bind_activity(&mut insert, 1, self.import_id, row, None)?;
+                    bind_activity(&mut insert, 1, self.import_id, row)?;
                     insert.raw_bind_parameter(ACTIVITY_WIDTH + 1, row.visitor.as_deref())?;
                     insert.raw_execute()?;
                     let seq = connection.last_insert_rowid();
@@ -1689,7 +1725,7 @@ impl ImportTransaction for SqliteImport<'_> {
             next_seq,
             ids,
             timeline,
-            ..
+            _syncs: _syncing_until_finished,
         }) = self.lane.take()
         else {
             return Ok(ActivityOutcome::default());
@@ -1742,13 +1778,15 @@ impl ImportTransaction for SqliteImport<'_> {
         // partial index's entries are one run, sorted by this thread alone after the scan;
         // with 32 MiB, runs are sorted on a second thread (`PRAGMA threads`) while the scan
         // goes on (2.6 s → 1.5 s for 3 million entries). Dirty pages beyond 32 MiB are
-        // written now instead of at the commit.
+        // spilled as the builds need room, instead of at the commit.
+        self.cache_shrunk = true;
         connection.pragma_update(None, "cache_size", -32_768)?;
         for (name, create) in PARTIAL_ACTIVITY_INDEXES {
             connection.execute_batch(create)?;
             tracing::debug!(elapsed = ?started.elapsed(), index = name, "bulk lane: index rebuilt");
         }
-        connection.pragma_update(None, "cache_size", -262_144)?;
+        connection.pragma_update(None, "cache_size", STORE_CACHE_SIZE)?;
+        self.cache_shrunk = false;
         // The bulk lane counts its insertions here: what was appended and not removed.
         outcome.inserted =
             ((next_seq - 1 - seq_before).max(0) as u64).saturating_sub(removed.len() as u64);
@@ -1849,6 +1887,8 @@ mod tests {
             assert!(!stored.holds(key, key ^ 0x55), "key {key} is not stored");
         }
         assert!(!StoredKeys::new(Vec::new()).holds(0, 0x55));
+        // A negative key is not one this store writes; built from one anyway, nothing panics.
+        assert!(!StoredKeys::new(vec![(-5, 1)]).holds(-5, 1));
     }
 
     #[test]
