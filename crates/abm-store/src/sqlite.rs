@@ -1143,24 +1143,35 @@ fn bind_activity(
     import_id: i64,
     row: &ActivityRow,
 ) -> Result<()> {
-    let activity = &row.activity;
     // The seq is SQLite's to pick.
     statement.raw_bind_parameter(first, rusqlite::types::Null)?;
-    statement.raw_bind_parameter(first + 1, activity.id.as_str())?;
-    statement.raw_bind_parameter(first + 2, activity.kind.as_str())?;
-    statement.raw_bind_parameter(first + 3, activity.occurred_at.as_microsecond())?;
-    statement.raw_bind_parameter(first + 4, row.account.map(|id| id.0))?;
-    statement.raw_bind_parameter(first + 5, row.contact.map(|id| id.0))?;
-    statement.raw_bind_parameter(first + 6, activity.email.as_ref().map(Email::as_str))?;
-    statement.raw_bind_parameter(first + 7, row.account_key.as_ref().map(Domain::as_str))?;
-    statement.raw_bind_parameter(first + 8, activity.url.as_deref())?;
-    statement.raw_bind_parameter(first + 9, activity.topic.as_deref())?;
-    statement.raw_bind_parameter(first + 10, activity.campaign.as_deref())?;
-    statement.raw_bind_parameter(first + 11, activity.channel.as_deref())?;
-    statement.raw_bind_parameter(first + 12, row.fingerprint)?;
+    bind_content(statement, first + 1, row)?;
     statement.raw_bind_parameter(first + 13, import_id)?;
     statement.raw_bind_parameter(first + 14, row.source.file)?;
     statement.raw_bind_parameter(first + 15, row.source.line as i64)?;
+    Ok(())
+}
+
+/// Binds an activity's own twelve values, `id` to `fingerprint` in the table's column order,
+/// from parameter `first` on.
+fn bind_content(
+    statement: &mut rusqlite::Statement<'_>,
+    first: usize,
+    row: &ActivityRow,
+) -> Result<()> {
+    let activity = &row.activity;
+    statement.raw_bind_parameter(first, activity.id.as_str())?;
+    statement.raw_bind_parameter(first + 1, activity.kind.as_str())?;
+    statement.raw_bind_parameter(first + 2, activity.occurred_at.as_microsecond())?;
+    statement.raw_bind_parameter(first + 3, row.account.map(|id| id.0))?;
+    statement.raw_bind_parameter(first + 4, row.contact.map(|id| id.0))?;
+    statement.raw_bind_parameter(first + 5, activity.email.as_ref().map(Email::as_str))?;
+    statement.raw_bind_parameter(first + 6, row.account_key.as_ref().map(Domain::as_str))?;
+    statement.raw_bind_parameter(first + 7, activity.url.as_deref())?;
+    statement.raw_bind_parameter(first + 8, activity.topic.as_deref())?;
+    statement.raw_bind_parameter(first + 9, activity.campaign.as_deref())?;
+    statement.raw_bind_parameter(first + 10, activity.channel.as_deref())?;
+    statement.raw_bind_parameter(first + 11, row.fingerprint)?;
     Ok(())
 }
 
@@ -1196,19 +1207,7 @@ fn bind_appended(
     first: usize,
     row: &ActivityRow,
 ) -> Result<()> {
-    let activity = &row.activity;
-    statement.raw_bind_parameter(first, activity.id.as_str())?;
-    statement.raw_bind_parameter(first + 1, activity.kind.as_str())?;
-    statement.raw_bind_parameter(first + 2, activity.occurred_at.as_microsecond())?;
-    statement.raw_bind_parameter(first + 3, row.account.map(|id| id.0))?;
-    statement.raw_bind_parameter(first + 4, row.contact.map(|id| id.0))?;
-    statement.raw_bind_parameter(first + 5, activity.email.as_ref().map(Email::as_str))?;
-    statement.raw_bind_parameter(first + 6, row.account_key.as_ref().map(Domain::as_str))?;
-    statement.raw_bind_parameter(first + 7, activity.url.as_deref())?;
-    statement.raw_bind_parameter(first + 8, activity.topic.as_deref())?;
-    statement.raw_bind_parameter(first + 9, activity.campaign.as_deref())?;
-    statement.raw_bind_parameter(first + 10, activity.channel.as_deref())?;
-    statement.raw_bind_parameter(first + 11, row.fingerprint)?;
+    bind_content(statement, first, row)?;
     statement.raw_bind_parameter(first + 12, row.source.file)?;
     statement.raw_bind_parameter(first + 13, row.source.line as i64)?;
     Ok(())
