@@ -148,6 +148,11 @@ const SORT_RUN_RECORDS: usize = 2_000_000;
 /// file sizes are rough, and a re-import of the same file must stay incremental).
 const BULK_MINIMUM_ROWS: u64 = 50_000;
 
+/// A database that lives in its connection's memory: no other connection can open it.
+fn is_in_memory(path: &str) -> bool {
+    path.is_empty() || path.starts_with(':') || path.contains("mode=memory")
+}
+
 /// The store connection's page cache, in KiB (negative, as `PRAGMA cache_size` takes it).
 const STORE_CACHE_SIZE: i64 = -262_144;
 
@@ -553,7 +558,7 @@ impl Store for SqliteStore {
     }
 
     fn reopen(&self) -> Result<Box<dyn Store + Send>> {
-        if self.path.is_empty() || self.path.starts_with(':') || self.path.contains("mode=memory") {
+        if is_in_memory(&self.path) {
             return Err(StoreError::Corrupt(
                 "an in-memory SQLite database has no second connection".into(),
             ));
@@ -1007,6 +1012,8 @@ fn load_stored_keys(path: &str, slot: &std::sync::Arc<StoredKeysSlot>, stored: u
     }
 }
 
+/// A read-only connection, not `Store::reopen`'s full store: opening a store checks migrations
+/// and sets the journal mode, which has no business beside an import holding the write lock.
 fn open_reader(path: &str) -> Result<Connection> {
     use rusqlite::OpenFlags;
     let connection = Connection::open_with_flags(
@@ -1223,12 +1230,14 @@ fn append_activities(
     batch: &[ActivityRow],
     first_seq: i64,
 ) -> Result<()> {
-    // Built once a batch: the full chunk's statement text is several kilobytes.
-    let full_chunk = appended_insert_sql(INSERT_CHUNK);
+    // Built once a process: the full chunk's statement text is about 20 kilobytes, and this
+    // runs on the writer, the thread a bulk load waits for.
+    static FULL_CHUNK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let full_chunk = FULL_CHUNK.get_or_init(|| appended_insert_sql(INSERT_CHUNK));
     let mut last_seq = first_seq - 1;
     for chunk in batch.chunks(INSERT_CHUNK) {
         let mut statement = if chunk.len() == INSERT_CHUNK {
-            connection.prepare_cached(&full_chunk)?
+            connection.prepare_cached(full_chunk)?
         } else {
             connection.prepare_cached(&appended_insert_sql(chunk.len()))?
         };
@@ -1798,7 +1807,7 @@ impl ImportTransaction for SqliteImport<'_> {
         let Some(stored) = self.readers_help else {
             return Ok(readers);
         };
-        if self.path.is_empty() || self.path.starts_with(":memory:") {
+        if is_in_memory(self.path) {
             return Ok(readers);
         }
         let slot = std::sync::Arc::new(StoredKeysSlot::new());
