@@ -1234,16 +1234,22 @@ fn append_activities(
     // runs on the writer, the thread a bulk load waits for.
     static FULL_CHUNK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let full_chunk = FULL_CHUNK.get_or_init(|| appended_insert_sql(INSERT_CHUNK));
+    // Taken from the statement cache once a batch, not once a chunk: each take hashes and
+    // compares the whole text, and each return clears every binding.
+    let mut full = connection.prepare_cached(full_chunk)?;
+    full.raw_bind_parameter(1, import_id)?;
     let mut last_seq = first_seq - 1;
     for chunk in batch.chunks(INSERT_CHUNK) {
-        let mut statement = if chunk.len() == INSERT_CHUNK {
-            connection.prepare_cached(full_chunk)?
+        let mut last;
+        let statement = if chunk.len() == INSERT_CHUNK {
+            &mut full
         } else {
-            connection.prepare_cached(&appended_insert_sql(chunk.len()))?
+            last = connection.prepare_cached(&appended_insert_sql(chunk.len()))?;
+            last.raw_bind_parameter(1, import_id)?;
+            &mut last
         };
-        statement.raw_bind_parameter(1, import_id)?;
         for (index, row) in chunk.iter().enumerate() {
-            bind_appended(&mut statement, 2 + index * APPENDED_WIDTH, row)?;
+            bind_appended(statement, 2 + index * APPENDED_WIDTH, row)?;
         }
         statement.raw_execute()?;
         last_seq += chunk.len() as i64;
