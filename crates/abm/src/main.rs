@@ -12,8 +12,8 @@ use std::process::ExitCode;
 // Activity imports allocate and free millions of small strings on several threads (parsed
 // on one, freed on another); mimalloc's per-thread free lists do that far more cheaply than
 // the system allocator. The workspace builds mimalloc with `override`, so SQLite's own
-// allocations (a copy of every bound text value, its page cache) go to it too: the writer
-// of a bulk load had a tenth of its time in glibc's malloc and free.
+// allocations (a copy of every bound text value, its page cache) go to it too: a profile of
+// a bulk load had 6% of the writer thread in glibc's malloc and free.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
