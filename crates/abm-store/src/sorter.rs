@@ -105,17 +105,15 @@ impl<T: SortRecord + Send + 'static> Sorter<T> {
 fn write_run<T: SortRecord>(mut buffer: Vec<T>) -> SpilledRun<T> {
     buffer.sort_unstable();
     let mut file = tempfile::tempfile()?;
-    let mut writer = std::io::BufWriter::with_capacity(1 << 20, &mut file);
+    // Encoded 4,096 records at a time, each block one write.
     let mut bytes = Vec::with_capacity(T::SIZE * 4096);
     for records in buffer.chunks(4096) {
         bytes.clear();
         for record in records {
             record.encode(&mut bytes);
         }
-        writer.write_all(&bytes)?;
+        file.write_all(&bytes)?;
     }
-    writer.flush()?;
-    drop(writer);
     file.seek(SeekFrom::Start(0))?;
     buffer.clear();
     Ok((file, buffer))

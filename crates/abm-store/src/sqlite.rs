@@ -156,6 +156,41 @@ fn is_in_memory(path: &str) -> bool {
 /// The store connection's page cache, in KiB (negative, as `PRAGMA cache_size` takes it).
 const STORE_CACHE_SIZE: i64 = -262_144;
 
+/// The connection's page cache set to another size for a while: back to `STORE_CACHE_SIZE`
+/// by `restore`, or when dropped on the way out of a failure.
+struct ShrunkCache<'c> {
+    connection: &'c Connection,
+    restored: bool,
+}
+
+impl<'c> ShrunkCache<'c> {
+    /// `size` as `PRAGMA cache_size` takes it (negative: KiB).
+    fn new(connection: &'c Connection, size: i64) -> Result<Self> {
+        connection.pragma_update(None, "cache_size", size)?;
+        Ok(Self {
+            connection,
+            restored: false,
+        })
+    }
+
+    fn restore(mut self) -> Result<()> {
+        self.connection
+            .pragma_update(None, "cache_size", STORE_CACHE_SIZE)?;
+        self.restored = true;
+        Ok(())
+    }
+}
+
+impl Drop for ShrunkCache<'_> {
+    fn drop(&mut self) {
+        if !self.restored {
+            let _ = self
+                .connection
+                .pragma_update(None, "cache_size", STORE_CACHE_SIZE);
+        }
+    }
+}
+
 pub struct SqliteStore {
     connection: Connection,
     /// Where it was opened, for [`Store::reopen`].
@@ -745,7 +780,6 @@ impl Store for SqliteStore {
             bulk_unfinished: false,
             foreign_keys_off: false,
             rollback_journal: false,
-            cache_shrunk: false,
             id_seed: self.id_seed,
         };
         // Both pragmas are no-ops inside a transaction, so they are decided here, by kind.
@@ -830,9 +864,6 @@ struct SqliteImport<'a> {
     bulk_unfinished: bool,
     foreign_keys_off: bool,
     rollback_journal: bool,
-    /// The partial indexes are being rebuilt under a smaller page cache: `Drop` restores it
-    /// if that failed.
-    cache_shrunk: bool,
     id_seed: u64,
 }
 
@@ -1070,11 +1101,6 @@ impl Drop for SqliteImport<'_> {
         }
         if self.rollback_journal {
             restore_wal(self.connection);
-        }
-        if self.cache_shrunk {
-            let _ = self
-                .connection
-                .pragma_update(None, "cache_size", STORE_CACHE_SIZE);
         }
     }
 }
@@ -1793,14 +1819,12 @@ impl ImportTransaction for SqliteImport<'_> {
         // with 32 MiB, runs are sorted on a second thread (`PRAGMA threads`) while the scan
         // goes on (2.6 s → 1.5 s for 3 million entries). Dirty pages beyond 32 MiB are
         // spilled as the builds need room, instead of at the commit.
-        self.cache_shrunk = true;
-        connection.pragma_update(None, "cache_size", -32_768)?;
+        let shrunk = ShrunkCache::new(connection, -32_768)?;
         for (name, create) in PARTIAL_ACTIVITY_INDEXES {
             connection.execute_batch(create)?;
             tracing::debug!(elapsed = ?started.elapsed(), index = name, "bulk lane: index rebuilt");
         }
-        connection.pragma_update(None, "cache_size", STORE_CACHE_SIZE)?;
-        self.cache_shrunk = false;
+        shrunk.restore()?;
         // The bulk lane counts its insertions here: what was appended and not removed.
         outcome.inserted =
             ((next_seq - 1 - seq_before).max(0) as u64).saturating_sub(removed.len() as u64);
