@@ -66,10 +66,11 @@ BEGIN
 END;";
 
 /// The activity log's real SQLite indexes since migration 2, exactly as migration 1 created
-/// them (a test checks): the bulk lane drops and rebuilds them.
+/// them (a test checks): the bulk lane rebuilds them at its end, `activities_unmatched` only
+/// if it stopped keeping it (see `UnmatchedIndex`).
 const PARTIAL_ACTIVITY_INDEXES: &[(&str, &str)] = &[
     (
-        "activities_unmatched",
+        UNMATCHED_INDEX,
         "CREATE INDEX activities_unmatched ON activities(account_key) WHERE account_id IS NULL;",
     ),
     (
@@ -77,6 +78,50 @@ const PARTIAL_ACTIVITY_INDEXES: &[(&str, &str)] = &[
         "CREATE INDEX activities_without_contact ON activities(email) WHERE contact_id IS NULL AND email IS NOT NULL;",
     ),
 ];
+
+const UNMATCHED_INDEX: &str = "activities_unmatched";
+
+/// Whether a bulk load keeps `activities_unmatched` as it appends. Building a partial index
+/// afterwards scans the whole log (about 440 instructions a stored row, whichever rows it
+/// holds) and then sorts and writes its entries; keeping it costs a B-tree insert for each
+/// unmatched row only (a few thousand instructions each, in the page cache). Most files name
+/// accounts abm knows, so only a few rows are unmatched and keeping it is cheaper (5% in the
+/// benchmark: the writer's instructions 2% fewer, the 2-second rebuild gone); a file of
+/// strangers' activity, or one imported before its accounts, is mostly unmatched, and the
+/// index is dropped as soon as that shows and rebuilt by the scan at the end.
+#[derive(Debug)]
+struct UnmatchedIndex {
+    kept: bool,
+    appended: u64,
+    unmatched: u64,
+}
+
+impl UnmatchedIndex {
+    /// Rows appended before the share of unmatched rows is trusted.
+    const SETTLED_AFTER: u64 = 65_536;
+
+    fn kept() -> Self {
+        Self {
+            kept: true,
+            appended: 0,
+            unmatched: 0,
+        }
+    }
+
+    /// Counts a batch; true when the index is now to be dropped: more than one row in eight
+    /// unmatched (the break-even of the two costs above is about one in six).
+    fn count(&mut self, rows: u64, unmatched: u64) -> bool {
+        self.appended += rows;
+        self.unmatched += unmatched;
+        let drop = self.kept
+            && self.appended >= Self::SETTLED_AFTER
+            && self.unmatched.saturating_mul(8) > self.appended;
+        if drop {
+            self.kept = false;
+        }
+        drop
+    }
+}
 
 /// Rows per multi-row `INSERT` in the bulk lane: one statement for many rows spares SQLite
 /// and rusqlite their per-statement work (about a fifth of an in-order insert's cost; 256
@@ -868,6 +913,10 @@ struct SqliteImport<'a> {
 }
 
 /// How this import writes activities.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per import, held by the import itself: its size costs nothing"
+)]
 enum Lane {
     Incremental,
     /// Rows appended with the timeline trigger dropped; their index entries collected and
@@ -877,6 +926,7 @@ enum Lane {
         next_seq: i64,
         ids: Sorter<IdEntry>,
         timeline: Sorter<TimelineEntry>,
+        unmatched: UnmatchedIndex,
         /// Has the kernel write the load out while it runs (under a rollback journal only).
         _syncs: Option<Syncer>,
     },
@@ -1659,14 +1709,17 @@ impl ImportTransaction for SqliteImport<'_> {
             // The partial indexes cover a minority of rows: built once by SQLite at the end,
             // they cost a scan; kept, they cost a random insert for each row they hold.
             for (name, _) in PARTIAL_ACTIVITY_INDEXES {
-                self.connection
-                    .execute_batch(&format!("DROP INDEX {name}"))?;
+                if *name != UNMATCHED_INDEX {
+                    self.connection
+                        .execute_batch(&format!("DROP INDEX {name}"))?;
+                }
             }
             Lane::Bulk {
                 seq_before: stored,
                 next_seq: stored + 1,
                 ids: Sorter::new(SORT_RUN_RECORDS),
                 timeline: Sorter::new(SORT_RUN_RECORDS),
+                unmatched: UnmatchedIndex::kept(),
                 _syncs: if self.rollback_journal {
                     Syncer::start(self.path)
                 } else {
@@ -1698,6 +1751,7 @@ impl ImportTransaction for SqliteImport<'_> {
             next_seq,
             ids,
             timeline,
+            unmatched,
             ..
         }) = &mut self.lane
         {
@@ -1719,6 +1773,14 @@ impl ImportTransaction for SqliteImport<'_> {
                 }
             }
             *next_seq += batch.len() as i64;
+            let unmatched_rows = batch.iter().filter(|row| row.account.is_none()).count();
+            if unmatched.count(batch.len() as u64, unmatched_rows as u64) {
+                tracing::debug!(
+                    ?unmatched,
+                    "bulk lane: unmatched index dropped, rebuilt at the end"
+                );
+                connection.execute_batch(&format!("DROP INDEX {UNMATCHED_INDEX}"))?;
+            }
             append_activities(connection, self.import_id, batch, first_seq)?;
             return Ok(ActivityOutcome::default());
         }
@@ -1765,6 +1827,7 @@ impl ImportTransaction for SqliteImport<'_> {
             next_seq,
             ids,
             timeline,
+            unmatched,
             _syncs: _syncing_until_finished,
         }) = self.lane.take()
         else {
@@ -1821,6 +1884,9 @@ impl ImportTransaction for SqliteImport<'_> {
         // spilled as the builds need room, instead of at the commit.
         let shrunk = ShrunkCache::new(connection, -32_768)?;
         for (name, create) in PARTIAL_ACTIVITY_INDEXES {
+            if *name == UNMATCHED_INDEX && unmatched.kept {
+                continue;
+            }
             connection.execute_batch(create)?;
             tracing::debug!(elapsed = ?started.elapsed(), index = name, "bulk lane: index rebuilt");
         }
@@ -1927,6 +1993,27 @@ mod tests {
         assert!(!StoredKeys::new(Vec::new()).holds(0, 0x55));
         // A negative key is not one this store writes; built from one anyway, nothing panics.
         assert!(!StoredKeys::new(vec![(-5, 1)]).holds(-5, 1));
+    }
+
+    #[test]
+    fn the_unmatched_index_is_dropped_once_more_than_one_row_in_eight_is_unmatched() {
+        use super::UnmatchedIndex;
+        // Every row unmatched: kept until the share is settled, then dropped, once.
+        let mut index = UnmatchedIndex::kept();
+        let drops: Vec<bool> = (0..10).map(|_| index.count(8_192, 8_192)).collect();
+        assert_eq!(drops.iter().position(|&drop| drop), Some(7));
+        assert_eq!(drops.iter().filter(|&&drop| drop).count(), 1);
+        assert!(!index.kept);
+        // One in ten: kept to the end.
+        let mut index = UnmatchedIndex::kept();
+        assert!((0..1_000).all(|_| !index.count(8_190, 819)));
+        assert!(index.kept);
+        // A file that turns unmatched half-way through: dropped when the share passes 1/8.
+        let mut index = UnmatchedIndex::kept();
+        assert!((0..100).all(|_| !index.count(1_000, 0)));
+        let dropped_after = (1..=100).find(|_| index.count(1_000, 1_000));
+        // 100,000 matched rows, then n thousand unmatched: n / (100 + n) > 1/8 from n = 15.
+        assert_eq!(dropped_after, Some(15));
     }
 
     #[test]
