@@ -63,6 +63,16 @@ impl<'r> Fields<'r> {
         parser: impl FnOnce(&str) -> Result<T, ValueError>,
     ) -> Option<T> {
         let text = self.text(field)?;
+        self.parsed(field, text, parser)
+    }
+
+    /// `text`, the value of `field`, parsed; a problem if it does not parse.
+    fn parsed<T>(
+        &mut self,
+        field: &str,
+        text: &'r str,
+        parser: impl FnOnce(&str) -> Result<T, ValueError>,
+    ) -> Option<T> {
         match parser(text) {
             Ok(value) => Some(value),
             Err(error) => {
@@ -78,7 +88,8 @@ impl<'r> Fields<'r> {
         field: &str,
         parser: impl FnOnce(&str) -> Result<T, ValueError>,
     ) -> Option<T> {
-        if self.text(field).is_none() {
+        // Looked up once: this runs for every row of a file.
+        let Some(text) = self.text(field) else {
             let column = self.column(field);
             self.problems.push(Problem {
                 column: Some(column),
@@ -89,8 +100,8 @@ impl<'r> Fields<'r> {
                 )
             });
             return None;
-        }
-        self.parse(field, parser)
+        };
+        self.parsed(field, text, parser)
     }
 
     /// The columns abm has no field for, by header, when not empty.

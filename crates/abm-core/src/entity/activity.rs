@@ -56,6 +56,10 @@ impl ActivityKind {
     }
 
     pub fn parse(input: &str) -> Result<Self, ValueError> {
+        // Most files already hold abm's own names: those need no normalising copy.
+        if let Some(kind) = Self::from_key(input) {
+            return Ok(kind);
+        }
         let key: String = input
             .trim()
             .chars()
