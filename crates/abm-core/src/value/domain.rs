@@ -23,8 +23,19 @@ impl Domain {
 
     /// The registrable domain of a host name (no scheme, path or port).
     pub fn from_host(host: &str) -> Result<Self, ValueError> {
-        let host = normalise_host(host)?;
-        let host = host.trim_end_matches('.');
+        Self::of_host(host).map(|(_, domain)| domain)
+    }
+
+    /// A host name normalised (lowercase, IDNA, no trailing dot) and its registrable domain:
+    /// an email address keeps the one and is tied to an account by the other.
+    pub(crate) fn of_host(host: &str) -> Result<(String, Self), ValueError> {
+        let mut normalised = normalise_host(host)?;
+        normalised.truncate(normalised.trim_end_matches('.').len());
+        let domain = Self::registrable(&normalised)?;
+        Ok((normalised, domain))
+    }
+
+    fn registrable(host: &str) -> Result<Self, ValueError> {
         if !host.contains('.') {
             return Err(ValueError::new(
                 "not a public domain: a company domain has a dot and a public suffix (like acme.com)",
@@ -117,15 +128,16 @@ fn normalise_host(host: &str) -> Result<String, ValueError> {
     if lower.parse::<std::net::Ipv4Addr>().is_ok() {
         return Err(ValueError::new("an IP address is not a company domain"));
     }
-    if lower.split('.').any(|label| label.len() > 63)
-        || lower.trim_end_matches('.').split('.').any(str::is_empty)
-    {
+    // One pass over the labels (trailing dots end the name: they make no empty label).
+    let (mut bad_length, mut bad_hyphen) = (false, false);
+    for label in lower.trim_end_matches('.').split('.') {
+        bad_length |= label.is_empty() || label.len() > 63;
+        bad_hyphen |= label.starts_with('-') || label.ends_with('-');
+    }
+    if bad_length {
         return Err(ValueError::new("not a domain: empty or over-long label"));
     }
-    if lower
-        .split('.')
-        .any(|label| label.starts_with('-') || label.ends_with('-'))
-    {
+    if bad_hyphen {
         return Err(ValueError::new(
             "not a domain: a label starts or ends with '-'",
         ));

@@ -83,7 +83,7 @@ impl Email {
             return Err(ValueError::new("not an email address: nothing after '@'"));
         }
         // The host must itself be a public domain; its registrable part is checked by Domain.
-        let domain = Domain::from_host(host)
+        let (host, domain) = Domain::of_host(host)
             .map_err(|error| ValueError::new(format!("email domain: {error}")))?;
         // One allocation for the address: this runs for most rows of an activity file.
         let mut address = String::with_capacity(trimmed.len());
@@ -97,7 +97,7 @@ impl Email {
             address.push_str(&local.to_lowercase());
         }
         address.push('@');
-        push_email_host(host, &mut address)?;
+        address.push_str(&host);
         Ok(Email { address, domain })
     }
 
@@ -113,28 +113,6 @@ impl Email {
     /// The registrable domain of the host, e.g. `acme.com` for `jo@eu.acme.com`.
     pub fn domain(&self) -> &Domain {
         &self.domain
-    }
-}
-
-fn push_email_host(host: &str, into: &mut String) -> Result<(), ValueError> {
-    let plain = host
-        .bytes()
-        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.');
-    if plain {
-        let host = host.trim_end_matches('.');
-        into.extend(
-            host.bytes()
-                .map(|byte| char::from(byte.to_ascii_lowercase())),
-        );
-        Ok(())
-    } else {
-        match url::Host::parse(host) {
-            Ok(url::Host::Domain(domain)) => {
-                into.push_str(domain.trim_end_matches('.'));
-                Ok(())
-            }
-            _ => Err(ValueError::new("email domain: not a domain")),
-        }
     }
 }
 
