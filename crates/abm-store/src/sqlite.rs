@@ -85,10 +85,12 @@ const UNMATCHED_INDEX: &str = "activities_unmatched";
 /// afterwards scans the whole log (about 440 instructions a stored row, whichever rows it
 /// holds) and then sorts and writes its entries; keeping it costs a B-tree insert for each
 /// unmatched row only (a few thousand instructions each, in the page cache). Most files name
-/// accounts abm knows, so only a few rows are unmatched and keeping it is cheaper (5% in the
-/// benchmark: the writer's instructions 2% fewer, the 2-second rebuild gone); a file of
-/// strangers' activity, or one imported before its accounts, is mostly unmatched, and the
-/// index is dropped as soon as that shows and rebuilt by the scan at the end.
+/// accounts abm knows, so only a few rows are unmatched and keeping it is cheaper (in the
+/// benchmark, where 5% of rows are unmatched: the writer's instructions 2% fewer, the 2-second
+/// rebuild gone); a file of strangers' activity, or one imported before its accounts, is
+/// mostly unmatched, and the index is dropped as soon as that shows and rebuilt by the scan at
+/// the end. The choice is made once the first 65,536 rows are in and never reversed, so a
+/// load of fewer rows keeps the index whatever it holds (a few tens of thousands of inserts).
 #[derive(Debug)]
 struct UnmatchedIndex {
     kept: bool,
@@ -1708,6 +1710,8 @@ impl ImportTransaction for SqliteImport<'_> {
                 .execute_batch("DROP TRIGGER activity_timeline_insert")?;
             // The partial indexes cover a minority of rows: built once by SQLite at the end,
             // they cost a scan; kept, they cost a random insert for each row they hold.
+            // `activities_without_contact` holds too many for that; `activities_unmatched`
+            // is kept while `UnmatchedIndex` finds few rows for it.
             for (name, _) in PARTIAL_ACTIVITY_INDEXES {
                 if *name != UNMATCHED_INDEX {
                     self.connection

@@ -549,12 +549,20 @@ fn readers_for_a_large_reimport_find_only_what_was_stored_unchanged() {
     assert_eq!(store.counts().unwrap().activities, FILE_ROWS as u64 + 2);
 }
 
+/// Whether the log's `activities_unmatched` index exists, asked inside an import.
+fn unmatched_index_exists(transaction: &mut dyn ImportTransaction) -> bool {
+    let sql =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'activities_unmatched'";
+    let rows = transaction.sql().unwrap().query(sql, &[]).unwrap();
+    rows[0].int(0).unwrap() == 1
+}
+
 /// The bulk lane keeps `activities_unmatched` as it appends while few rows are unmatched,
-/// and drops it to rebuild it at the end once many are (the choice itself is unit-tested in
-/// the store): either way the index ends up holding exactly the unmatched rows.
+/// and drops it to rebuild it at the end once many are: either way the index ends up holding
+/// exactly the unmatched rows, and an import abandoned after the drop leaves it as it was.
 #[test]
-fn the_unmatched_index_is_right_whether_kept_or_rebuilt() {
-    for one_in in [20, 2] {
+fn the_unmatched_index_is_kept_or_rebuilt_and_right_either_way() {
+    for (one_in, kept) in [(20, true), (2, false)] {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("activities.db");
         let mut store = open(&path);
@@ -570,10 +578,41 @@ fn the_unmatched_index_is_right_whether_kept_or_rebuilt() {
                 activity_row(activity(&format!("act-{n}"), &who, time), account, n + 2)
             })
             .collect();
-        let outcome = import_activities(&mut *store, &rows, rows.len() as u64);
-        assert_eq!(outcome, self::outcome(rows.len() as u64, 0, 0));
-        let unmatched = rows.len() as u64 / one_in;
-        assert_eq!(store.counts().unwrap().unmatched_activities, unmatched);
+        let expected = rows.len() as u64;
+        // Abandoned once every row is written: nothing of it stays, the index included.
+        {
+            let mut transaction = store.begin_import(&record("activities", expected)).unwrap();
+            transaction.begin_activities(expected).unwrap();
+            for batch in rows.chunks(1_000) {
+                transaction.write_activities(batch).unwrap();
+            }
+            assert_eq!(
+                unmatched_index_exists(&mut *transaction),
+                kept,
+                "1 in {one_in}"
+            );
+        }
+        assert_eq!(store.counts().unwrap().activities, 0);
+        check_partial_indexes(&path);
+
+        let mut transaction = store.begin_import(&record("activities", expected)).unwrap();
+        transaction.begin_activities(expected).unwrap();
+        let mut outcome = ActivityOutcome::default();
+        for batch in rows.chunks(1_000) {
+            outcome.absorb(transaction.write_activities(batch).unwrap());
+        }
+        assert_eq!(
+            unmatched_index_exists(&mut *transaction),
+            kept,
+            "1 in {one_in}"
+        );
+        outcome.absorb(transaction.finish_activities().unwrap());
+        commit(transaction);
+        assert_eq!(outcome, self::outcome(expected, 0, 0));
+        assert_eq!(
+            store.counts().unwrap().unmatched_activities,
+            expected / one_in
+        );
         drop(store);
         check_indexes_against_the_log(&path);
     }
