@@ -47,14 +47,14 @@ activity_kinds! {
 }
 
 impl ActivityKind {
-    /// Accepts the canonical names in any case and with spaces or hyphens (`Page View`,
-    /// `email-open`), and the past-tense spellings marketing tools export (`email_opened`).
     /// Something the team did to the account (a send), not something its people did: it
     /// never makes a person active or an account aware.
     pub fn is_outbound(self) -> bool {
         matches!(self, ActivityKind::EmailSent | ActivityKind::DirectMail)
     }
 
+    /// Accepts the canonical names in any case and with spaces or hyphens (`Page View`,
+    /// `email-open`), and the past-tense spellings marketing tools export (`email_opened`).
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         // Most files already hold abm's own names: those need no normalising copy.
         if let Some(kind) = Self::from_key(input) {
