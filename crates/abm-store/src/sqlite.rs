@@ -1762,6 +1762,7 @@ impl ImportTransaction for SqliteImport<'_> {
             // Appended now; whether a row repeats a stored id is settled in key order by
             // `finish_activities`.
             let first_seq = *next_seq;
+            let mut unmatched_rows = 0;
             for (seq, row) in (first_seq..).zip(batch) {
                 ids.push(IdEntry {
                     key: id_key(self.id_seed, row.activity.id.as_str()),
@@ -1774,11 +1775,12 @@ impl ImportTransaction for SqliteImport<'_> {
                         occurred_at: row.activity.occurred_at.as_microsecond(),
                         seq,
                     })?;
+                } else {
+                    unmatched_rows += 1;
                 }
             }
             *next_seq += batch.len() as i64;
-            let unmatched_rows = batch.iter().filter(|row| row.account.is_none()).count();
-            if unmatched.count(batch.len() as u64, unmatched_rows as u64) {
+            if unmatched.count(batch.len() as u64, unmatched_rows) {
                 tracing::debug!(
                     ?unmatched,
                     "bulk lane: unmatched index dropped, rebuilt at the end"

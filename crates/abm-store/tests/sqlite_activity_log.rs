@@ -114,15 +114,25 @@ fn import_activities(
     rows: &[ActivityRow],
     expected: u64,
 ) -> ActivityOutcome {
+    let (mut transaction, mut outcome) = write_activities(store, rows, expected);
+    outcome.absorb(transaction.finish_activities().unwrap());
+    commit(transaction);
+    outcome
+}
+
+/// An activities import with every row written in batches of 1,000, not yet finished.
+fn write_activities<'s>(
+    store: &'s mut dyn Store,
+    rows: &[ActivityRow],
+    expected: u64,
+) -> (Box<dyn ImportTransaction + 's>, ActivityOutcome) {
     let mut transaction = store.begin_import(&record("activities", expected)).unwrap();
     transaction.begin_activities(expected).unwrap();
     let mut outcome = ActivityOutcome::default();
     for batch in rows.chunks(1_000) {
         outcome.absorb(transaction.write_activities(batch).unwrap());
     }
-    outcome.absorb(transaction.finish_activities().unwrap());
-    commit(transaction);
-    outcome
+    (transaction, outcome)
 }
 
 fn outcome(inserted: u64, unchanged: u64, kept_existing: u64) -> ActivityOutcome {
@@ -581,11 +591,7 @@ fn the_unmatched_index_is_kept_or_rebuilt_and_right_either_way() {
         let expected = rows.len() as u64;
         // Abandoned once every row is written: nothing of it stays, the index included.
         {
-            let mut transaction = store.begin_import(&record("activities", expected)).unwrap();
-            transaction.begin_activities(expected).unwrap();
-            for batch in rows.chunks(1_000) {
-                transaction.write_activities(batch).unwrap();
-            }
+            let (mut transaction, _) = write_activities(&mut *store, &rows, expected);
             assert_eq!(
                 unmatched_index_exists(&mut *transaction),
                 kept,
@@ -595,12 +601,7 @@ fn the_unmatched_index_is_kept_or_rebuilt_and_right_either_way() {
         assert_eq!(store.counts().unwrap().activities, 0);
         check_partial_indexes(&path);
 
-        let mut transaction = store.begin_import(&record("activities", expected)).unwrap();
-        transaction.begin_activities(expected).unwrap();
-        let mut outcome = ActivityOutcome::default();
-        for batch in rows.chunks(1_000) {
-            outcome.absorb(transaction.write_activities(batch).unwrap());
-        }
+        let (mut transaction, mut outcome) = write_activities(&mut *store, &rows, expected);
         assert_eq!(
             unmatched_index_exists(&mut *transaction),
             kept,

@@ -89,11 +89,8 @@ impl Email {
         // of an activity file.
         let mut address = String::with_capacity(trimmed.len());
         if local.is_ascii() {
-            address.extend(
-                local
-                    .bytes()
-                    .map(|byte| char::from(byte.to_ascii_lowercase())),
-            );
+            address.push_str(local);
+            address.make_ascii_lowercase();
         } else {
             address.push_str(&local.to_lowercase());
         }
