@@ -172,9 +172,11 @@ impl<T: SortRecord> Sorted<T> {
 
 impl<T: SortRecord + Send + 'static> Sorted<T> {
     /// Merges on a thread of its own, handing over chunks of `chunk` records in order: the
-    /// caller's thread (the store's one writer) then only writes.
+    /// caller's thread (the store's one writer) then only writes. At most `HANDOFFS_AHEAD`
+    /// chunks wait, so memory stays bounded by the chunk size.
     pub fn in_background(mut self, chunk: usize) -> InOrder<T> {
-        let (sender, receiver) = std::sync::mpsc::sync_channel(64);
+        const HANDOFFS_AHEAD: usize = 4;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(HANDOFFS_AHEAD);
         let chunk = chunk.max(1);
         let spawned = std::thread::Builder::new()
             .name("abm-merge".into())

@@ -178,6 +178,12 @@ impl<'c> ChunkedInsert<'c> {
     }
 }
 
+/// Sorted index entries handed from the merging thread to the writer at once. Each handoff
+/// can wake the other thread, which costs the writer several microseconds on a virtual
+/// machine; handing over 256 at a time, as they are inserted, those wakes took about a tenth
+/// of the writer's time while it wrote the id and timeline entries.
+const MERGED_HANDOFF: usize = 65_536;
+
 fn chunk_sql(target: &str, width: usize, rows: usize) -> String {
     let tuple = format!("({})", vec!["?"; width].join(", "));
     format!(
@@ -1848,16 +1854,18 @@ impl ImportTransaction for SqliteImport<'_> {
         let mut removed = std::collections::HashSet::new();
         let mut insert_ids =
             ChunkedInsert::new(connection, "activity_ids (key, fingerprint, seq)", 3)?;
-        let mut sorted = ids.sorted()?.in_background(INSERT_CHUNK);
-        while let Some(chunk) = sorted.next_chunk()? {
-            let values = chunk
-                .iter()
-                .flat_map(|entry| [entry.key, entry.fingerprint, entry.seq]);
-            // The whole chunk in one statement; if a key in it is taken, the statement
-            // changes nothing and its entries go one by one.
-            if !insert_ids.insert(chunk.len(), values)? {
-                for entry in &chunk {
-                    self.index_one_id(*entry, &mut outcome, &mut removed)?;
+        let mut sorted = ids.sorted()?.in_background(MERGED_HANDOFF);
+        while let Some(merged) = sorted.next_chunk()? {
+            for chunk in merged.chunks(INSERT_CHUNK) {
+                let values = chunk
+                    .iter()
+                    .flat_map(|entry| [entry.key, entry.fingerprint, entry.seq]);
+                // The whole chunk in one statement; if a key in it is taken, the statement
+                // changes nothing and its entries go one by one.
+                if !insert_ids.insert(chunk.len(), values)? {
+                    for entry in chunk {
+                        self.index_one_id(*entry, &mut outcome, &mut removed)?;
+                    }
                 }
             }
         }
@@ -1867,18 +1875,20 @@ impl ImportTransaction for SqliteImport<'_> {
             "activity_timeline (account_id, occurred_at, seq)",
             3,
         )?;
-        let mut sorted = timeline.sorted()?.in_background(INSERT_CHUNK);
-        while let Some(mut chunk) = sorted.next_chunk()? {
+        let mut sorted = timeline.sorted()?.in_background(MERGED_HANDOFF);
+        while let Some(mut merged) = sorted.next_chunk()? {
             if !removed.is_empty() {
-                chunk.retain(|entry| !removed.contains(&entry.seq));
+                merged.retain(|entry| !removed.contains(&entry.seq));
             }
-            let values = chunk
-                .iter()
-                .flat_map(|entry| [entry.account_id, entry.occurred_at, entry.seq]);
-            if !insert_timeline.insert(chunk.len(), values)? {
-                return Err(StoreError::Corrupt(
-                    "an activity is in the timeline twice".into(),
-                ));
+            for chunk in merged.chunks(INSERT_CHUNK) {
+                let values = chunk
+                    .iter()
+                    .flat_map(|entry| [entry.account_id, entry.occurred_at, entry.seq]);
+                if !insert_timeline.insert(chunk.len(), values)? {
+                    return Err(StoreError::Corrupt(
+                        "an activity is in the timeline twice".into(),
+                    ));
+                }
             }
         }
         connection.execute_batch(TIMELINE_INSERT_TRIGGER)?;
