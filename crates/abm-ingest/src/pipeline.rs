@@ -721,8 +721,6 @@ struct ParsedBatch {
     unmatched: u64,
     /// Rows a reader found stored already, same id and content, and took out of `rows`.
     unchanged: u64,
-    /// The accounts the batch's rows resolved to, each once.
-    accounts: Vec<i64>,
     /// Parsing this batch failed unexpectedly (a bug, not a problem in the data).
     failed: bool,
 }
@@ -753,7 +751,7 @@ fn import_activities(
     let mut failed_file = None;
     let mut rows_read = 0;
     let mut unmatched = 0;
-    let mut touched = std::collections::BTreeSet::new();
+    let mut touched = std::collections::HashSet::new();
     std::thread::scope(|scope| -> Result<(), ImportError> {
         // Created inside the scope: on an early return every channel end is dropped, so no
         // thread already started waits forever.
@@ -764,22 +762,32 @@ fn import_activities(
         let spawn_error = |error: std::io::Error| {
             ImportError::Internal(format!("cannot start a thread: {error}"))
         };
+        let mut workers = Vec::with_capacity(ACTIVITY_WORKERS);
         for worker in 0..ACTIVITY_WORKERS {
             let to_writer = to_writer.clone();
             let recycle = recycle.clone();
             let from_reader = std::sync::Arc::clone(&from_reader);
             let (shapes, resolver) = (&shapes, &resolver);
             let mut reader = readers.next();
-            std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("abm-parse-{worker}"))
                 .spawn_scoped(scope, move || {
+                    // The accounts this worker's rows resolved to, each once: gathered here,
+                    // not by the writer, the thread every other waits for.
+                    let mut touched = std::collections::HashSet::new();
                     loop {
                         let next = match from_reader.lock() {
                             Ok(receiver) => receiver.recv(),
-                            Err(_) => return,
+                            Err(_) => return touched,
                         };
-                        let Ok(batch) = next else { return };
+                        let Ok(batch) = next else { return touched };
                         let mut parsed = parse_activities(&batch, shapes, resolver);
+                        touched.extend(
+                            parsed
+                                .rows
+                                .iter()
+                                .filter_map(|row| row.account.map(|account| account.0)),
+                        );
                         if let Some(reader) = &mut reader
                             && parsed.problems.is_empty()
                         {
@@ -788,11 +796,12 @@ fn import_activities(
                         // The reader may be done already; a batch it does not take back is dropped.
                         let _ = recycle.send(batch);
                         if to_writer.send(parsed).is_err() {
-                            return;
+                            return touched;
                         }
                     }
                 })
                 .map_err(spawn_error)?;
+            workers.push(spawned);
         }
         // Written batches are freed on another thread: millions of small strings would
         // otherwise cost the writer, the one thread every other waits for.
@@ -826,7 +835,6 @@ fn import_activities(
                     *rows += batch.rows_ok;
                 }
                 problems.extend(batch.problems);
-                touched.extend(batch.accounts);
                 if problems.is_empty() && store_error.is_none() && failed_file.is_none() {
                     match transaction.write_activities(&batch.rows) {
                         Ok(batch_outcome) => outcome.absorb(batch_outcome),
@@ -837,6 +845,12 @@ fn import_activities(
             }
         }
         drop(discard);
+        for worker in workers {
+            let worker_touched = worker.join().map_err(|_| {
+                ImportError::Internal("a thread parsing activities stopped unexpectedly".into())
+            })?;
+            touched.extend(worker_touched);
+        }
         Ok(())
     })?;
     if let Some(error) = store_error {
@@ -875,6 +889,8 @@ fn import_activities(
     let touched = if outcome.inserted == 0 {
         Vec::new()
     } else {
+        let mut touched: Vec<i64> = touched.into_iter().collect();
+        touched.sort_unstable();
         touched.into_iter().map(AccountId).collect()
     };
     Ok((rows_per_file, touched))
@@ -962,7 +978,6 @@ fn parse_activities(
         rows_ok: 0,
         unmatched: 0,
         unchanged: 0,
-        accounts: Vec::new(),
         failed: false,
     };
     let Some((shape, map)) = shapes.get(batch.file) else {
@@ -1008,13 +1023,6 @@ fn parse_activities(
         }
     }
     parsed.problems.extend(batch.fatal.clone());
-    parsed.accounts = parsed
-        .rows
-        .iter()
-        .filter_map(|row| row.account.map(|account| account.0))
-        .collect();
-    parsed.accounts.sort_unstable();
-    parsed.accounts.dedup();
     parsed
 }
 
