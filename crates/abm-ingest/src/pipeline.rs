@@ -997,20 +997,12 @@ fn parse_activities(
                 if !parsed.problems.is_empty() {
                     continue;
                 }
-                let resolution =
-                    resolver.resolve(activity.email.as_ref(), activity.domain.as_ref());
-                let account_key = if resolution.is_matched() {
-                    None
-                } else {
-                    parsed.unmatched += 1;
-                    resolver.account_key(activity.email.as_ref(), activity.domain.as_ref())
-                };
                 let fingerprint = activity.fingerprint();
                 parsed.rows.push(ActivityRow {
                     activity,
-                    account: resolution.account,
-                    contact: resolution.contact,
-                    account_key,
+                    account: None,
+                    contact: None,
+                    account_key: None,
                     fingerprint,
                     source: SourceLine {
                         file: batch.file as u32,
@@ -1023,6 +1015,19 @@ fn parse_activities(
         }
     }
     parsed.problems.extend(batch.fatal.clone());
+    // Resolved in a pass of their own: each lookup waits on memory (the identity index is
+    // larger than the caches), and back to back, with no parsing between them, the processor
+    // overlaps one row's waits with the next row's.
+    for row in &mut parsed.rows {
+        let (email, domain) = (row.activity.email.as_ref(), row.activity.domain.as_ref());
+        let resolution = resolver.resolve(email, domain);
+        row.account = resolution.account;
+        row.contact = resolution.contact;
+        if !resolution.is_matched() {
+            parsed.unmatched += 1;
+            row.account_key = resolver.account_key(email, domain);
+        }
+    }
     parsed
 }
 
