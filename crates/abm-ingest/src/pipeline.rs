@@ -10,7 +10,7 @@ use crate::reader::{CsvFile, Row, RowError};
 use crate::rows::{self, Fields, PersonRecord};
 use crate::{Format, ImportKind};
 use abm_core::identity::{FreeMailDomains, Resolver};
-use abm_core::{Account, AccountId, Contact, Lead};
+use abm_core::{Account, AccountId, Activity, Contact, Lead};
 use abm_store::{
     ActivityOutcome, ActivityRow, ImportFigures, ImportRecord, ImportTransaction, LeadOrigin,
     Rematched, SourceLine, Store, StoreError, Written,
@@ -997,13 +997,12 @@ fn parse_activities(
                 if !parsed.problems.is_empty() {
                     continue;
                 }
-                let fingerprint = activity.fingerprint();
                 parsed.rows.push(ActivityRow {
                     activity,
                     account: None,
                     contact: None,
                     account_key: None,
-                    fingerprint,
+                    fingerprint: 0,
                     source: SourceLine {
                         file: batch.file as u32,
                         line,
@@ -1015,10 +1014,12 @@ fn parse_activities(
         }
     }
     parsed.problems.extend(batch.fatal.clone());
+    let fingerprints = Activity::fingerprints(parsed.rows.iter().map(|row| &row.activity));
     // Resolved in a pass of their own: each lookup waits on memory (the identity index is
     // larger than the caches), and back to back, with no parsing between them, the processor
     // overlaps one row's waits with the next row's.
-    for row in &mut parsed.rows {
+    for (row, fingerprint) in parsed.rows.iter_mut().zip(fingerprints) {
+        row.fingerprint = fingerprint;
         let (email, domain) = (row.activity.email.as_ref(), row.activity.domain.as_ref());
         let resolution = resolver.resolve(email, domain);
         row.account = resolution.account;

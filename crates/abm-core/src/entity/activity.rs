@@ -119,41 +119,100 @@ impl Activity {
     /// fingerprints are stored.
     pub fn fingerprint(&self) -> i64 {
         let mut hash = Fnv1a::new();
-        hash.field(self.id.as_str());
-        hash.field(self.kind.as_str());
-        hash.bytes(&self.occurred_at.as_microsecond().to_le_bytes());
-        hash.field(self.email.as_ref().map_or("", Email::as_str));
-        hash.field(self.domain.as_ref().map_or("", Domain::as_str));
-        for text in [&self.url, &self.topic, &self.campaign, &self.channel] {
-            hash.field(text.as_deref().unwrap_or(""));
-        }
+        self.feed(&mut |bytes| hash.bytes(bytes));
         hash.finish() as i64
     }
+
+    /// The fingerprints of many activities, each equal to [`Activity::fingerprint`]'s.
+    /// FNV-1a is a chain of dependent multiplications, one per byte, so one activity at a time
+    /// leaves the multiplier idle most cycles; here four activities' chains run side by side.
+    pub fn fingerprints<'a>(activities: impl IntoIterator<Item = &'a Activity>) -> Vec<i64> {
+        let activities = activities.into_iter();
+        let mut fingerprints = Vec::with_capacity(activities.size_hint().0);
+        let mut inputs: [Vec<u8>; LANES] = Default::default();
+        let mut filled = 0;
+        for activity in activities {
+            let input = &mut inputs[filled];
+            input.clear();
+            activity.feed(&mut |bytes| input.extend_from_slice(bytes));
+            filled += 1;
+            if filled == LANES {
+                fingerprints.extend(fnv1a_lanes(&inputs).map(|hash| hash as i64));
+                filled = 0;
+            }
+        }
+        fingerprints.extend(inputs[..filled].iter().map(|input| {
+            let mut hash = Fnv1a::new();
+            hash.bytes(input);
+            hash.finish() as i64
+        }));
+        fingerprints
+    }
+
+    /// The bytes the fingerprint is taken over, in order. A separator byte that cannot occur
+    /// in UTF-8 text keeps ("ab","c") apart from ("a","bc").
+    fn feed(&self, sink: &mut impl FnMut(&[u8])) {
+        fn field(sink: &mut impl FnMut(&[u8]), text: &str) {
+            sink(text.as_bytes());
+            sink(&[0xff]);
+        }
+        field(sink, self.id.as_str());
+        field(sink, self.kind.as_str());
+        sink(&self.occurred_at.as_microsecond().to_le_bytes());
+        field(sink, self.email.as_ref().map_or("", Email::as_str));
+        field(sink, self.domain.as_ref().map_or("", Domain::as_str));
+        for text in [&self.url, &self.topic, &self.campaign, &self.channel] {
+            field(sink, text.as_deref().unwrap_or(""));
+        }
+    }
 }
+
+/// Activities fingerprinted side by side by [`Activity::fingerprints`].
+const LANES: usize = 4;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
 
 struct Fnv1a(u64);
 
 impl Fnv1a {
     fn new() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn field(&mut self, text: &str) {
-        // A separator byte that cannot occur in UTF-8 text keeps ("ab","c") apart from ("a","bc").
-        self.bytes(text.as_bytes());
-        self.bytes(&[0xff]);
+        Self(FNV_OFFSET)
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
         for byte in bytes {
             self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
         }
     }
 
     fn finish(&self) -> u64 {
         self.0
     }
+}
+
+/// FNV-1a of each input: the bytes all inputs have, in lockstep; each input's rest alone.
+fn fnv1a_lanes(inputs: &[Vec<u8>; LANES]) -> [u64; LANES] {
+    let common = inputs.iter().map(Vec::len).min().unwrap_or(0);
+    let [a, b, c, d] = inputs;
+    let (mut ha, mut hb, mut hc, mut hd) = (FNV_OFFSET, FNV_OFFSET, FNV_OFFSET, FNV_OFFSET);
+    for (((&xa, &xb), &xc), &xd) in a[..common]
+        .iter()
+        .zip(&b[..common])
+        .zip(&c[..common])
+        .zip(&d[..common])
+    {
+        ha = (ha ^ u64::from(xa)).wrapping_mul(FNV_PRIME);
+        hb = (hb ^ u64::from(xb)).wrapping_mul(FNV_PRIME);
+        hc = (hc ^ u64::from(xc)).wrapping_mul(FNV_PRIME);
+        hd = (hd ^ u64::from(xd)).wrapping_mul(FNV_PRIME);
+    }
+    [(ha, a), (hb, b), (hc, c), (hd, d)].map(|(hash, input)| {
+        let mut rest = Fnv1a(hash);
+        rest.bytes(&input[common..]);
+        rest.finish()
+    })
 }
 
 #[cfg(test)]
@@ -197,6 +256,27 @@ mod fingerprint_tests {
             topic: None,
             campaign: campaign.map(str::to_owned),
             channel: None,
+        }
+    }
+
+    #[test]
+    fn fingerprints_side_by_side_equal_one_at_a_time() {
+        // Every count up to past two groups of four, inputs of different lengths (the lanes
+        // share a prefix, then each finishes alone), and empty optional fields.
+        let all: Vec<Activity> = (0..11)
+            .map(|index| {
+                let url = format!("/page/{}", "x".repeat(index * 7));
+                let mut activity = activity(
+                    (index % 3 != 0).then_some(url.as_str()),
+                    (index % 2 == 0).then_some("campaign"),
+                );
+                activity.id = ActivityId::parse(&format!("id-{index}")).expect("id");
+                activity
+            })
+            .collect();
+        for count in 0..=all.len() {
+            let one_by_one: Vec<i64> = all[..count].iter().map(Activity::fingerprint).collect();
+            assert_eq!(Activity::fingerprints(&all[..count]), one_by_one, "{count}");
         }
     }
 
