@@ -781,7 +781,14 @@ fn import_activities(
                             Err(_) => return touched,
                         };
                         let Ok(batch) = next else { return touched };
-                        let mut parsed = parse_activities(&batch, shapes, resolver);
+                        // A panic (a bug) fails this batch, in its turn: the import then
+                        // ends with an error and nothing written, instead of every later
+                        // batch piling up behind the one that never came.
+                        let mut parsed =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                parse_activities(&batch, shapes, resolver)
+                            }))
+                            .unwrap_or_else(|_| ParsedBatch::failed(&batch));
                         touched.extend(
                             parsed
                                 .rows
@@ -961,6 +968,22 @@ fn drop_stored(parsed: &mut ParsedBatch, reader: &mut dyn abm_store::StoredIds) 
         .rows
         .retain(|_| !flags.next().copied().unwrap_or(false));
     parsed.unchanged += (before - parsed.rows.len()) as u64;
+}
+
+impl ParsedBatch {
+    fn failed(batch: &RawBatch) -> Self {
+        Self {
+            number: batch.number,
+            file: batch.file,
+            rows: Vec::new(),
+            problems: Vec::new(),
+            rows_read: 0,
+            rows_ok: 0,
+            unmatched: 0,
+            unchanged: 0,
+            failed: true,
+        }
+    }
 }
 
 /// A worker's step: check, parse and resolve one batch of records.
