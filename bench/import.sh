@@ -44,6 +44,9 @@ echo "file: $data, $rows rows, $((bytes / 1000000)) MB"
 measure() {
   local label="$1"; shift
   local report="$work/time.txt"
+  # Each timed run starts with nothing left for the disk to write: otherwise the previous
+  # run's file (the yardstick writes 1.2 GB) is still being flushed, on the same 2 cores.
+  sync
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -f '%e %M' -o "$report" "$@" > "$work/out.txt"
   else
@@ -70,6 +73,7 @@ PY
 # Python's sqlite3 inserting the same file; prints abm's first import as a multiple of it.
 yardstick() {
   local abm_seconds="$1"
+  sync
   read -r count seconds rate < <(python3 bench/sqlite_reference.py "$data" "$work/reference.db")
   python3 - "$count" "$seconds" "$rate" "$abm_seconds" "$rows" <<'PY'
 import sys
