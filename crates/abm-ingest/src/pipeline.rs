@@ -792,7 +792,10 @@ fn import_activities(
                             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                                 parse_activities(&batch, shapes, resolver)
                             }))
-                            .unwrap_or_else(|_| ParsedBatch::failed(&batch));
+                            .unwrap_or_else(|_| ParsedBatch {
+                                failed: true,
+                                ..ParsedBatch::of(&batch)
+                            });
                         touched.extend(
                             parsed
                                 .rows
@@ -975,17 +978,18 @@ fn drop_stored(parsed: &mut ParsedBatch, reader: &mut dyn abm_store::StoredIds) 
 }
 
 impl ParsedBatch {
-    fn failed(batch: &RawBatch) -> Self {
+    /// Nothing parsed yet: `batch`'s records all read, none checked.
+    fn of(batch: &RawBatch) -> Self {
         Self {
             number: batch.number,
             file: batch.file,
             rows: Vec::new(),
             problems: Vec::new(),
-            rows_read: 0,
+            rows_read: batch.lines.len() as u64,
             rows_ok: 0,
             unmatched: 0,
             unchanged: 0,
-            failed: true,
+            failed: false,
         }
     }
 }
@@ -996,20 +1000,11 @@ fn parse_activities(
     shapes: &[(crate::reader::FileShape, ColumnMap)],
     resolver: &Resolver<'_>,
 ) -> ParsedBatch {
-    let mut parsed = ParsedBatch {
-        number: batch.number,
-        file: batch.file,
-        rows: Vec::with_capacity(batch.lines.len()),
-        problems: Vec::new(),
-        rows_read: batch.lines.len() as u64,
-        rows_ok: 0,
-        unmatched: 0,
-        unchanged: 0,
-        failed: false,
-    };
+    let mut parsed = ParsedBatch::of(batch);
     let Some((shape, map)) = shapes.get(batch.file) else {
         return parsed;
     };
+    let mut activities = Vec::with_capacity(batch.lines.len());
     for (record, &line) in batch.records.iter().zip(&batch.lines) {
         let row = match shape.check(line, record) {
             Ok(row) => row,
@@ -1021,41 +1016,44 @@ fn parse_activities(
         parsed.rows_ok += 1;
         match rows::activity(Fields::new(&shape.name, &row, map)) {
             Ok(activity) => {
-                if !parsed.problems.is_empty() {
-                    continue;
+                if parsed.problems.is_empty() {
+                    activities.push((activity, line));
                 }
-                parsed.rows.push(ActivityRow {
-                    activity,
-                    account: None,
-                    contact: None,
-                    account_key: None,
-                    fingerprint: 0,
-                    source: SourceLine {
-                        file: batch.file as u32,
-                        line,
-                    },
-                    visitor: None,
-                });
             }
             Err(row_problems) => parsed.problems.extend(row_problems),
         }
     }
     parsed.problems.extend(batch.fatal.clone());
-    let fingerprints = Activity::fingerprints(parsed.rows.iter().map(|row| &row.activity));
+    let fingerprints = Activity::fingerprints(activities.iter().map(|(activity, _)| activity));
     // Resolved in a pass of their own: each lookup waits on memory (the identity index is
     // larger than the caches), and back to back, with no parsing between them, the processor
     // overlaps one row's waits with the next row's.
-    for (row, fingerprint) in parsed.rows.iter_mut().zip(fingerprints) {
-        row.fingerprint = fingerprint;
-        let (email, domain) = (row.activity.email.as_ref(), row.activity.domain.as_ref());
-        let resolution = resolver.resolve(email, domain);
-        row.account = resolution.account;
-        row.contact = resolution.contact;
-        if !resolution.is_matched() {
-            parsed.unmatched += 1;
-            row.account_key = resolver.account_key(email, domain);
-        }
-    }
+    parsed.rows = activities
+        .into_iter()
+        .zip(fingerprints)
+        .map(|((activity, line), fingerprint)| {
+            let (email, domain) = (activity.email.as_ref(), activity.domain.as_ref());
+            let resolution = resolver.resolve(email, domain);
+            let account_key = if resolution.is_matched() {
+                None
+            } else {
+                parsed.unmatched += 1;
+                resolver.account_key(email, domain)
+            };
+            ActivityRow {
+                account: resolution.account,
+                contact: resolution.contact,
+                account_key,
+                fingerprint,
+                source: SourceLine {
+                    file: batch.file as u32,
+                    line,
+                },
+                visitor: None,
+                activity,
+            }
+        })
+        .collect();
     parsed
 }
 

@@ -120,7 +120,7 @@ impl Activity {
     pub fn fingerprint(&self) -> i64 {
         let mut hash = Fnv1a::new();
         self.feed(&mut |bytes| hash.bytes(bytes));
-        hash.finish() as i64
+        hash.0 as i64
     }
 
     /// The fingerprints of many activities, each equal to [`Activity::fingerprint`]'s.
@@ -144,7 +144,7 @@ impl Activity {
         fingerprints.extend(inputs[..filled].iter().map(|input| {
             let mut hash = Fnv1a::new();
             hash.bytes(input);
-            hash.finish() as i64
+            hash.0 as i64
         }));
         fingerprints
     }
@@ -182,13 +182,8 @@ impl Fnv1a {
 
     fn bytes(&mut self, bytes: &[u8]) {
         for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(FNV_PRIME);
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(FNV_PRIME);
         }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -211,7 +206,7 @@ fn fnv1a_lanes(inputs: &[Vec<u8>; LANES]) -> [u64; LANES] {
     [(ha, a), (hb, b), (hc, c), (hd, d)].map(|(hash, input)| {
         let mut rest = Fnv1a(hash);
         rest.bytes(&input[common..]);
-        rest.finish()
+        rest.0
     })
 }
 

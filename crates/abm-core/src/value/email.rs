@@ -48,19 +48,15 @@ impl Email {
         if trimmed.is_empty() {
             return Err(ValueError::new("empty email address"));
         }
-        if trimmed.len() > 254 {
-            return Err(ValueError::new(
-                "email address is longer than 254 characters",
-            ));
+        if trimmed.len() > MAX_ADDRESS {
+            return Err(address_too_long());
         }
         let Some(at) = trimmed.rfind('@') else {
             return Err(ValueError::new("not an email address: it has no '@'"));
         };
         let (local, host) = (&trimmed[..at], &trimmed[at + 1..]);
-        if local.is_empty() || local.len() > 64 {
-            return Err(ValueError::new(
-                "not an email address: the part before '@' must have 1 to 64 characters",
-            ));
+        if local.is_empty() || local.len() > MAX_LOCAL {
+            return Err(bad_local_length());
         }
         if local.chars().any(|c| {
             c.is_whitespace()
@@ -96,17 +92,13 @@ impl Email {
         }
         // Lowercasing and IDNA can lengthen an address (`Ⱥ` is two bytes, `ⱥ` three): the
         // limits hold for what is stored, which must parse again when it is read back.
-        if address.len() > 64 {
-            return Err(ValueError::new(
-                "not an email address: the part before '@' must have 1 to 64 characters",
-            ));
+        if address.len() > MAX_LOCAL {
+            return Err(bad_local_length());
         }
         address.push('@');
         address.push_str(&host);
-        if address.len() > 254 {
-            return Err(ValueError::new(
-                "email address is longer than 254 characters",
-            ));
+        if address.len() > MAX_ADDRESS {
+            return Err(address_too_long());
         }
         Ok(Email { address, domain })
     }
@@ -130,6 +122,18 @@ impl fmt::Display for Email {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.address)
     }
+}
+
+/// The limits of RFC 5321, in bytes: the part before '@', and the whole address.
+const MAX_LOCAL: usize = 64;
+const MAX_ADDRESS: usize = 254;
+
+fn bad_local_length() -> ValueError {
+    ValueError::new("not an email address: the part before '@' must have 1 to 64 characters")
+}
+
+fn address_too_long() -> ValueError {
+    ValueError::new("email address is longer than 254 characters")
 }
 
 #[cfg(test)]
