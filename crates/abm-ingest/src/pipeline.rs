@@ -1004,7 +1004,7 @@ fn parse_activities(
     let Some((shape, map)) = shapes.get(batch.file) else {
         return parsed;
     };
-    let mut activities = Vec::with_capacity(batch.lines.len());
+    parsed.rows.reserve_exact(batch.lines.len());
     for (record, &line) in batch.records.iter().zip(&batch.lines) {
         let row = match shape.check(line, record) {
             Ok(row) => row,
@@ -1016,44 +1016,44 @@ fn parse_activities(
         parsed.rows_ok += 1;
         match rows::activity(Fields::new(&shape.name, &row, map)) {
             Ok(activity) => {
-                if parsed.problems.is_empty() {
-                    activities.push((activity, line));
+                if !parsed.problems.is_empty() {
+                    continue;
                 }
+                // Fingerprint and resolution are filled in by the passes below, in place:
+                // collecting the activities first and building the rows after (two large
+                // vectors a batch instead of one) took 2.5 s more user CPU on 10M rows.
+                parsed.rows.push(ActivityRow {
+                    activity,
+                    account: None,
+                    contact: None,
+                    account_key: None,
+                    fingerprint: 0,
+                    source: SourceLine {
+                        file: batch.file as u32,
+                        line,
+                    },
+                    visitor: None,
+                });
             }
             Err(row_problems) => parsed.problems.extend(row_problems),
         }
     }
     parsed.problems.extend(batch.fatal.clone());
-    let fingerprints = Activity::fingerprints(activities.iter().map(|(activity, _)| activity));
+    let fingerprints = Activity::fingerprints(parsed.rows.iter().map(|row| &row.activity));
     // Resolved in a pass of their own: each lookup waits on memory (the identity index is
     // larger than the caches), and back to back, with no parsing between them, the processor
     // overlaps one row's waits with the next row's.
-    parsed.rows = activities
-        .into_iter()
-        .zip(fingerprints)
-        .map(|((activity, line), fingerprint)| {
-            let (email, domain) = (activity.email.as_ref(), activity.domain.as_ref());
-            let resolution = resolver.resolve(email, domain);
-            let account_key = if resolution.is_matched() {
-                None
-            } else {
-                parsed.unmatched += 1;
-                resolver.account_key(email, domain)
-            };
-            ActivityRow {
-                account: resolution.account,
-                contact: resolution.contact,
-                account_key,
-                fingerprint,
-                source: SourceLine {
-                    file: batch.file as u32,
-                    line,
-                },
-                visitor: None,
-                activity,
-            }
-        })
-        .collect();
+    for (row, fingerprint) in parsed.rows.iter_mut().zip(fingerprints) {
+        row.fingerprint = fingerprint;
+        let (email, domain) = (row.activity.email.as_ref(), row.activity.domain.as_ref());
+        let resolution = resolver.resolve(email, domain);
+        row.account = resolution.account;
+        row.contact = resolution.contact;
+        if !resolution.is_matched() {
+            parsed.unmatched += 1;
+            row.account_key = resolver.account_key(email, domain);
+        }
+    }
     parsed
 }
 
