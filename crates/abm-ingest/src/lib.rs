@@ -13,6 +13,7 @@ mod problem;
 mod read;
 mod reader;
 mod rows;
+mod source;
 
 pub use columns::ColumnOverride;
 pub use pipeline::{
@@ -20,6 +21,7 @@ pub use pipeline::{
 };
 pub use problem::{MAX_LISTED, Problem, Problems};
 pub use read::{ReadError, read_activities};
+pub use source::Source;
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -8,6 +8,7 @@ use crate::columns::{self, ColumnMap, ColumnOverride};
 use crate::problem::{Problem, Problems};
 use crate::reader::{CsvFile, Row, RowError};
 use crate::rows::{self, Fields, PersonRecord};
+use crate::source::Source;
 use crate::{Format, ImportKind};
 use abm_core::identity::{FreeMailDomains, Resolver};
 use abm_core::{Account, AccountId, Activity, Contact, Lead};
@@ -17,7 +18,6 @@ use abm_store::{
 };
 use csv::ByteRecord;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::mpsc;
 
 /// Rows per batch handed from the reader to the parsers and on to the writer.
@@ -27,7 +27,8 @@ const ACTIVITY_BATCH: usize = 8192;
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub kind: ImportKind,
-    pub files: Vec<PathBuf>,
+    /// Files, or texts in memory, all imported in one transaction.
+    pub files: Vec<Source>,
     /// `None` detects each file's format from its headers.
     pub format: Option<Format>,
     pub overrides: Vec<ColumnOverride>,
@@ -156,8 +157,8 @@ pub fn import(
     let mut problems = Problems::default();
     let mut files = Vec::new();
     let mut offset = 0;
-    for path in &options.files {
-        let file = match CsvFile::open(path) {
+    for source in &options.files {
+        let file = match CsvFile::open(source) {
             Ok(file) => file,
             Err(problem) => {
                 problems.push(problem);
@@ -192,11 +193,7 @@ pub fn import(
     let index = store.identity_index()?;
     let record = ImportRecord {
         kind: options.kind.as_str().to_owned(),
-        files: options
-            .files
-            .iter()
-            .map(|path| path.display().to_string())
-            .collect(),
+        files: options.files.iter().map(Source::name).collect(),
         started_at: options.started_at,
         expected_rows: if options.kind == ImportKind::Activities {
             expected_activity_rows(&files)
@@ -785,17 +782,9 @@ fn import_activities(
                             Err(_) => return touched,
                         };
                         let Ok(batch) = next else { return touched };
-                        // A panic (a bug) fails this batch, in its turn: the import then
-                        // ends with an error and nothing written, instead of every later
-                        // batch piling up behind the one that never came.
-                        let mut parsed =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                parse_activities(&batch, shapes, resolver)
-                            }))
-                            .unwrap_or_else(|_| ParsedBatch {
-                                failed: true,
-                                ..ParsedBatch::of(&batch)
-                            });
+                        let mut parsed = parse_guarded(&batch, |batch| {
+                            parse_activities(batch, shapes, resolver)
+                        });
                         touched.extend(
                             parsed
                                 .rows
@@ -994,6 +983,18 @@ impl ParsedBatch {
     }
 }
 
+/// `parse` applied to `batch`. A panic in it (a bug) fails this batch, in its turn: the
+/// import then ends with an error and nothing written, instead of every later batch piling
+/// up behind the one that never came.
+fn parse_guarded(batch: &RawBatch, parse: impl FnOnce(&RawBatch) -> ParsedBatch) -> ParsedBatch {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse(batch))).unwrap_or_else(|_| {
+        ParsedBatch {
+            failed: true,
+            ..ParsedBatch::of(batch)
+        }
+    })
+}
+
 /// A worker's step: check, parse and resolve one batch of records.
 fn parse_activities(
     batch: &RawBatch,
@@ -1129,4 +1130,39 @@ fn record_triggers(
     }
     abm_store::team::record_triggers(sql, &rows, at)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch() -> RawBatch {
+        RawBatch {
+            number: 7,
+            file: 1,
+            records: vec![ByteRecord::from(vec!["a"]), ByteRecord::from(vec!["b"])],
+            lines: vec![2, 3],
+            fatal: None,
+        }
+    }
+
+    #[test]
+    fn a_panic_while_parsing_fails_that_batch_in_its_turn() {
+        let parsed = parse_guarded(&batch(), |_| panic!("a bug in a parser"));
+        assert!(parsed.failed);
+        // Its number keeps the writer's order; its rows count as read, none as parsed.
+        assert_eq!((parsed.number, parsed.file), (7, 1));
+        assert_eq!((parsed.rows_read, parsed.rows_ok), (2, 0));
+        assert!(parsed.rows.is_empty() && parsed.problems.is_empty());
+    }
+
+    #[test]
+    fn a_batch_parsed_without_panic_is_passed_on_as_it_is() {
+        let parsed = parse_guarded(&batch(), |batch| ParsedBatch {
+            rows_ok: 2,
+            ..ParsedBatch::of(batch)
+        });
+        assert!(!parsed.failed);
+        assert_eq!((parsed.number, parsed.rows_read, parsed.rows_ok), (7, 2, 2));
+    }
 }

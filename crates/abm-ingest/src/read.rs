@@ -7,8 +7,8 @@ use crate::columns::{self, ColumnOverride};
 use crate::problem::{Problem, Problems};
 use crate::reader::{CsvFile, RowError};
 use crate::rows::{self, Fields};
+use crate::source::Source;
 use abm_core::Activity;
-use std::path::PathBuf;
 
 /// Why a read stopped.
 #[derive(Debug)]
@@ -26,14 +26,14 @@ pub enum ReadError<E> {
 /// returned. A caller that must act on nothing from a file with a bad row reads the files
 /// twice, the first time with an `each` that does nothing.
 pub fn read_activities<E>(
-    paths: &[PathBuf],
+    sources: &[Source],
     overrides: &[ColumnOverride],
     mut each: impl FnMut(Activity) -> Result<(), E>,
 ) -> Result<u64, ReadError<E>> {
     let mut problems = Problems::default();
     let mut rows = 0;
-    for path in paths {
-        let mut file = match CsvFile::open(path) {
+    for source in sources {
+        let mut file = match CsvFile::open(source) {
             Ok(file) => file,
             Err(problem) => {
                 problems.push(problem);
@@ -90,8 +90,15 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("events.csv");
         std::fs::write(&path, text).unwrap();
+        read_from(&Source::File(path), overrides)
+    }
+
+    fn read_from(
+        source: &Source,
+        overrides: &[ColumnOverride],
+    ) -> (Vec<String>, Result<u64, Vec<String>>) {
         let mut ids = Vec::new();
-        let result = read_activities(&[path], overrides, |activity| {
+        let result = read_activities(std::slice::from_ref(source), overrides, |activity| {
             ids.push(activity.id.as_str().to_owned());
             Ok::<(), ()>(())
         })
@@ -147,5 +154,24 @@ mod tests {
         let (_, missing) = read("id,When,type\nb-1,2026-03-01T10:00:00Z,page_view\n", &[]);
         let missing = missing.unwrap_err();
         assert!(missing[0].contains("events.csv:1:"), "{missing:?}");
+    }
+
+    #[test]
+    fn a_text_in_memory_reads_as_a_file_does_and_problems_give_its_name() {
+        let text = "\u{feff}id,occurred_at,type,email\na-1,2026-03-01T10:00:00Z,page_view,\n\na-2,yesterday,page_view,\n";
+        let (file_ids, from_file) = read(text, &[]);
+        let (ids, result) = read_from(&Source::text("request", text.as_bytes()), &[]);
+        assert_eq!(ids, file_ids);
+        let problems = result.unwrap_err();
+        assert_eq!(problems.len(), from_file.unwrap_err().len());
+        assert!(
+            problems[0].starts_with("request:4:") && problems[0].contains("yesterday"),
+            "{problems:?}"
+        );
+        let (_, empty) = read_from(&Source::text("request", Vec::new()), &[]);
+        assert!(
+            empty.unwrap_err()[0].contains("request: the file is empty"),
+            "an empty text is refused as an empty file is"
+        );
     }
 }

@@ -3,10 +3,10 @@
 //! Anything else is a [`Problem`] naming the file, line and column, never a panic.
 
 use crate::problem::Problem;
+use crate::source::Source;
 use csv::ByteRecord;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 
 /// Longest value accepted in one cell. Real CRM fields are far shorter; a longer one is a
 /// sign of a broken file (an unclosed quote swallowing the rest).
@@ -26,8 +26,40 @@ pub(crate) struct CsvFile {
     pub size: u64,
     /// Rows in the file, estimated from the length of its first lines.
     pub estimated_rows: u64,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<BufReader<Box<dyn Input>>>,
+    line_end: LineEnd,
+    /// Whether the last byte is a `\n`: if not, the last record has no line end.
+    ends_with_line_end: bool,
 }
+
+/// How a file's lines end, as its first line ends; it decides how lines are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnd {
+    Lf,
+    CrLf,
+    /// Old Mac files: `\r` alone.
+    Cr,
+}
+
+impl LineEnd {
+    fn of(head: &[u8]) -> Self {
+        match head.iter().position(|byte| matches!(byte, b'\r' | b'\n')) {
+            Some(at) if head[at] == b'\r' => {
+                if head.get(at + 1) == Some(&b'\n') {
+                    Self::CrLf
+                } else {
+                    Self::Cr
+                }
+            }
+            _ => Self::Lf,
+        }
+    }
+}
+
+/// What a CSV is read from: a file, or a text in memory.
+trait Input: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> Input for T {}
 
 /// One data row: its line number and its fields, already checked to be UTF-8.
 pub(crate) struct Row<'a> {
@@ -47,14 +79,22 @@ impl Row<'_> {
 }
 
 impl CsvFile {
-    /// Opens a file and reads its header. `Ok(None)` never happens: an empty file is a problem.
-    pub fn open(path: &Path) -> Result<Self, Problem> {
-        let name = path.display().to_string();
-        let mut file = File::open(path)
-            .map_err(|error| Problem::file(&name, format!("cannot open: {error}")))?;
-        let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+    /// Opens a file (or a text in memory) and reads its header. An empty one is a problem.
+    pub fn open(source: &Source) -> Result<Self, Problem> {
+        let name = source.name();
+        let (mut file, size): (Box<dyn Input>, u64) = match source {
+            Source::File(path) => {
+                let file = File::open(path)
+                    .map_err(|error| Problem::file(&name, format!("cannot open: {error}")))?;
+                let size = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+                (Box::new(file), size)
+            }
+            Source::Text { bytes, .. } => {
+                (Box::new(Cursor::new(bytes.clone())), bytes.len() as u64)
+            }
+        };
         let mut head = vec![0u8; 8192];
-        let read = read_up_to(&mut file, &mut head)
+        let read = read_up_to(&mut *file, &mut head)
             .map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
         head.truncate(read);
         let lines_in_head = head.iter().filter(|byte| **byte == b'\n').count() as u64;
@@ -81,6 +121,10 @@ impl CsvFile {
                 "the file is UTF-16: save it as UTF-8 CSV",
             ));
         }
+        let line_end = LineEnd::of(&head);
+        let ends_with_line_end = last_byte(&mut *file, size)
+            .map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?
+            == Some(b'\n');
         file.seek(SeekFrom::Start(0))
             .map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?;
         let mut reader = csv::ReaderBuilder::new()
@@ -133,6 +177,8 @@ impl CsvFile {
             size,
             estimated_rows,
             reader,
+            line_end,
+            ends_with_line_end,
         })
     }
 
@@ -164,9 +210,37 @@ impl CsvFile {
                 .iter()
                 .all(|field| field.iter().all(u8::is_ascii_whitespace));
             if !blank {
-                return Ok(Some(record.position().map_or(0, csv::Position::line)));
+                return Ok(Some(self.start_line(record)));
             }
         }
+    }
+
+    /// The line `record` starts on, counted back from where reading it stopped. The line the
+    /// csv crate gives is where reading began: the first of the empty lines it skipped before
+    /// the record (rust-csv issue 208), and with `\r\n` line ends the line before (the
+    /// previous record ends at its `\r`; its `\n` is read, and counted, with this one).
+    fn start_line(&self, record: &ByteRecord) -> u64 {
+        let began = record.position().map_or(1, csv::Position::line);
+        if self.line_end == LineEnd::Cr {
+            // The csv crate counts `\n`s only: every record is on its line 1.
+            return began;
+        }
+        let ended = self.reader.position().line();
+        // With `\n` line ends the record's own line end has been read (unless the file ended
+        // without one); with `\r\n` it is read with the next record.
+        let at_end_without_one =
+            !self.ends_with_line_end && self.reader.position().byte() >= self.size;
+        let own_end = u64::from(self.line_end == LineEnd::Lf && !at_end_without_one);
+        if ended == began + 1 && own_end == 1 {
+            // The common case: one line, nothing skipped before it.
+            return began;
+        }
+        let inside = record
+            .as_slice()
+            .iter()
+            .filter(|byte| **byte == b'\n')
+            .count() as u64;
+        ended.saturating_sub(own_end + inside).max(1)
     }
 
     /// What [`CsvFile::check`] needs of the file, detached so it can move to another thread.
@@ -271,7 +345,17 @@ fn check_record<'a>(
     ))
 }
 
-fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+/// The byte at `size - 1`, if any.
+fn last_byte(file: &mut dyn Input, size: u64) -> std::io::Result<Option<u8>> {
+    let Some(last) = size.checked_sub(1) else {
+        return Ok(None);
+    };
+    file.seek(SeekFrom::Start(last))?;
+    let mut byte = [0u8; 1];
+    Ok((read_up_to(file, &mut byte)? == 1).then_some(byte[0]))
+}
+
+fn read_up_to(file: &mut dyn Input, buffer: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         let read = file.read(&mut buffer[filled..])?;
@@ -287,5 +371,70 @@ fn csv_problem(name: &str, error: &csv::Error) -> Problem {
     match error.position() {
         Some(position) => Problem::at(name, position.line(), format!("unreadable CSV: {error}")),
         None => Problem::file(name, format!("unreadable CSV: {error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Each record's first field and the line `next_record` gives it.
+    fn lines(text: &str) -> Vec<(String, u64)> {
+        let mut file = CsvFile::open(&Source::text("t.csv", text.as_bytes())).unwrap();
+        let mut record = ByteRecord::new();
+        let mut found = Vec::new();
+        while let Some(line) = file.next_record(&mut record).unwrap() {
+            let first = String::from_utf8(record.get(0).unwrap().to_vec()).unwrap();
+            found.push((first, line));
+        }
+        found
+    }
+
+    fn expect(text: &str, expected: &[(&str, u64)]) {
+        let expected: Vec<(String, u64)> = expected
+            .iter()
+            .map(|(first, line)| ((*first).to_owned(), *line))
+            .collect();
+        assert_eq!(lines(text), expected, "{text:?}");
+    }
+
+    #[test]
+    fn a_record_after_empty_lines_is_on_its_own_line() {
+        expect("h,v\na,1\n\nb,2\nc,3\n", &[("a", 2), ("b", 4), ("c", 5)]);
+        expect("h,v\na,1\n\n\n\nb,2\n", &[("a", 2), ("b", 6)]);
+        expect("h,v\n\na,1\n", &[("a", 3)]);
+        expect(
+            "h,v\r\na,1\r\n\r\n\r\nb,2\r\nc,3\r\n",
+            &[("a", 2), ("b", 5), ("c", 6)],
+        );
+    }
+
+    #[test]
+    fn a_last_line_without_its_line_end_is_counted_right() {
+        expect("h,v\na,1\n\nb,2", &[("a", 2), ("b", 4)]);
+        expect("h,v\na,1", &[("a", 2)]);
+        expect("h,v\na,1\n\n\n", &[("a", 2)]);
+    }
+
+    #[test]
+    fn quoted_line_ends_count_toward_the_next_records_line_not_this_ones() {
+        expect(
+            "h,v\n\"a\nstill a\",1\n\n\"b\nb\nb\",2\nc,3\n",
+            &[("a\nstill a", 2), ("b\nb\nb", 5), ("c", 8)],
+        );
+        expect("h,v\r\n\r\n\"a\r\nx\",1\r\nb,2", &[("a\r\nx", 3), ("b", 5)]);
+    }
+
+    #[test]
+    fn lines_ending_in_a_carriage_return_alone_are_read() {
+        let found = lines("h,v\ra,1\rb,2\r");
+        let firsts: Vec<&str> = found.iter().map(|(first, _)| first.as_str()).collect();
+        assert_eq!(firsts, ["a", "b"]);
+    }
+
+    #[test]
+    fn whitespace_only_lines_are_skipped_and_counted() {
+        expect("h,v\n  \na,1\n , \nb,2\n", &[("a", 3), ("b", 5)]);
     }
 }

@@ -5,7 +5,7 @@
 
 use abm_core::identity::FreeMailDomains;
 use abm_ingest::{
-    Format, ImportError, ImportKind, ImportOptions, ImportReport, NoProgress, import,
+    Format, ImportError, ImportKind, ImportOptions, ImportReport, NoProgress, Source, import,
 };
 use abm_store::{Counts, Store};
 use std::fmt::Write as _;
@@ -58,7 +58,7 @@ impl World {
     ) -> Result<ImportReport, ImportError> {
         let mut options = ImportOptions {
             kind,
-            files: files.iter().map(|path| path.to_path_buf()).collect(),
+            files: files.iter().map(|path| Source::from(*path)).collect(),
             format: None,
             overrides: Vec::new(),
             dry_run: false,
@@ -400,6 +400,10 @@ fn bad_input_is_refused_with_file_line_column_and_value() {
         (ImportKind::Accounts, "wide.csv", b"Website,Name\nacme.com,Acme,extra\n".to_vec(), "wide.csv:2: this row has 3 fields but the header has 2 (a stray comma or quote?)"),
         (ImportKind::Accounts, "binary.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(), "binary.csv: this is not a CSV text file (it contains binary data)"),
         (ImportKind::Activities, "json.csv", b"{\"id\": 1, \"type\": \"page_view\"}\n".to_vec(), "json.csv:1: missing required column \"id\""),
+        // The line a problem names is the row's own: after empty lines, and in Windows files.
+        (ImportKind::Accounts, "gaps.csv", b"Website,Employees\nacme.com,5\n\n\n\nglobex.com,-5\n".to_vec(), "gaps.csv:6: column \"Employees\", value \"-5\""),
+        (ImportKind::Accounts, "windows.csv", b"Website,Employees\r\nacme.com,5\r\nglobex.com,-5\r\n".to_vec(), "windows.csv:3: column \"Employees\", value \"-5\""),
+        (ImportKind::Activities, "windows-gaps.csv", b"id,occurred_at,type,domain\r\na-1,2026-03-01T10:00:00Z,page_view,acme.com\r\n\r\na-2,yesterday,page_view,acme.com".to_vec(), "windows-gaps.csv:4: column \"occurred_at\", value \"yesterday\""),
     ];
     for (kind, name, contents, expected) in cases {
         let problems = world.refused(kind, name, contents);

@@ -1,6 +1,6 @@
 //! `POST /api/v1/activities`: activities from scripts and marketing tools, through the same
 //! validated, idempotent, all-or-nothing import path as `abm import activities` (the batch is
-//! written as a generic activities file and imported), then the touched accounts rescored so
+//! written as a generic activities CSV text, in memory, and imported), then the touched accounts rescored so
 //! their scores are current when the call returns. With `abm serve --stream` the checked batch
 //! is published to the stream instead, as `abm import activities --stream` does, and the
 //! workers store and score it.
@@ -8,7 +8,7 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::problem::Problem;
-use abm_ingest::{Format, ImportKind, ImportOptions, NoProgress};
+use abm_ingest::{Format, ImportKind, ImportOptions, NoProgress, Source};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -79,28 +79,35 @@ pub async fn ingest_activities(
 ) -> Result<Json<IngestResult>, Problem> {
     caller.require(&Caller::WRITERS)?;
     let Json(batch) = body.map_err(|error| Problem::bad_request("body", error.body_text()))?;
-    ingest_batch(&state, batch).await.map(Json)
+    ingest_batch(&state, batch, "POST /api/v1/activities")
+        .await
+        .map(Json)
 }
 
 /// The shared path of the API call and of signed webhooks: validated, idempotent by id, all
-/// or nothing, then the touched accounts rescored.
-pub async fn ingest_batch(state: &AppState, batch: ActivityBatch) -> Result<IngestResult, Problem> {
+/// or nothing, then the touched accounts rescored. `origin` names the batch in the record
+/// of imports.
+pub async fn ingest_batch(
+    state: &AppState,
+    batch: ActivityBatch,
+    origin: &str,
+) -> Result<IngestResult, Problem> {
     if batch.activities.is_empty() || batch.activities.len() > MAX_BATCH {
         return Err(Problem::bad_request(
             "activities",
             format!("send 1 to {MAX_BATCH} activities"),
         ));
     }
+    let source = batch_text(origin, &batch.activities)?;
     if let Some(target) = state.settings().stream.clone() {
-        return publish_batch(&target, &batch).await;
+        return publish_batch(&target, &source).await;
     }
     let settings = state.settings().clone();
     state
         .with_store(move |store| -> Result<IngestResult, Problem> {
-            let (_directory, path) = batch_file(&batch.activities)?;
             let options = ImportOptions {
                 kind: ImportKind::Activities,
-                files: vec![path],
+                files: vec![source],
                 format: Some(Format::Generic),
                 overrides: Vec::new(),
                 dry_run: false,
@@ -147,11 +154,10 @@ pub async fn ingest_batch(state: &AppState, batch: ActivityBatch) -> Result<Inge
 /// nothing), then published, each publish acknowledged by the stream.
 async fn publish_batch(
     target: &crate::collect::StreamTarget,
-    batch: &ActivityBatch,
+    source: &Source,
 ) -> Result<IngestResult, Problem> {
-    let (_directory, path) = batch_file(&batch.activities)?;
-    let mut activities = Vec::with_capacity(batch.activities.len());
-    let read = abm_ingest::read_activities(&[path], &[], |activity| {
+    let mut activities = Vec::new();
+    let read = abm_ingest::read_activities(std::slice::from_ref(source), &[], |activity| {
         activities.push(activity);
         Ok::<(), std::convert::Infallible>(())
     });
@@ -180,19 +186,15 @@ async fn publish_batch(
     })
 }
 
-/// The batch as a generic activities file, so it meets exactly an import's checks; the file
-/// lives as long as the directory returned with it.
-fn batch_file(
-    activities: &[ActivityIn],
-) -> Result<(tempfile::TempDir, std::path::PathBuf), Problem> {
-    let directory = tempfile::tempdir().map_err(Problem::internal)?;
-    let path = directory.path().join("activities.csv");
-    write_csv(&path, activities).map_err(Problem::internal)?;
-    Ok((directory, path))
+/// The batch as a generic activities CSV text, so it meets exactly an import's checks;
+/// written in memory (a request's 10,000 activities at most), never to a temporary file.
+fn batch_text(origin: &str, activities: &[ActivityIn]) -> Result<Source, Problem> {
+    let text = write_csv(activities).map_err(Problem::internal)?;
+    Ok(Source::text(origin, text))
 }
 
-fn write_csv(path: &std::path::Path, activities: &[ActivityIn]) -> Result<(), csv::Error> {
-    let mut writer = csv::Writer::from_path(path)?;
+fn write_csv(activities: &[ActivityIn]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record([
         "id",
         "occurred_at",
@@ -218,8 +220,9 @@ fn write_csv(path: &std::path::Path, activities: &[ActivityIn]) -> Result<(), cs
             text(&activity.channel),
         ])?;
     }
-    writer.flush()?;
-    Ok(())
+    writer
+        .into_inner()
+        .map_err(|error| csv::Error::from(error.into_error()))
 }
 
 /// The import's first problem, named as a request field: line 2 of the file is item 0.

@@ -82,5 +82,7 @@ pub async fn webhook(
     .map_err(|error| refused(format!("the signature does not verify: {error}")))?;
     let batch: ActivityBatch = serde_json::from_slice(&body)
         .map_err(|error| Problem::bad_request("body", format!("not an activity batch: {error}")))?;
-    crate::ingest::ingest_batch(&state, batch).await.map(Json)
+    crate::ingest::ingest_batch(&state, batch, &format!("webhook {source}"))
+        .await
+        .map(Json)
 }

@@ -6,7 +6,7 @@ use super::config::Config;
 use crate::output;
 use abm_ingest::{
     ColumnOverride, Format, ImportError, ImportKind, ImportOptions, ImportReport, MAX_LISTED,
-    Progress,
+    Progress, Source,
 };
 use anyhow::{Result, anyhow};
 use clap::ValueEnum;
@@ -130,7 +130,7 @@ pub fn options(
         .collect::<Result<Vec<_>>>()?;
     Ok(ImportOptions {
         kind,
-        files,
+        files: files.into_iter().map(Source::from).collect(),
         format: match format {
             FormatArg::Auto => None,
             FormatArg::Salesforce => Some(Format::Salesforce),

@@ -6,7 +6,7 @@ use super::Context;
 use super::config::Config;
 use abm_core::Activity;
 use abm_engine::stream::{self, StreamSettings, WorkerSettings};
-use abm_ingest::{ColumnOverride, MAX_LISTED, ReadError, read_activities};
+use abm_ingest::{ColumnOverride, MAX_LISTED, ReadError, Source, read_activities};
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -158,7 +158,8 @@ pub fn publish_files(
     overrides: &[ColumnOverride],
     dry_run: bool,
 ) -> Result<ExitCode> {
-    let rows = match read_activities(files, overrides, |_| Ok::<(), anyhow::Error>(())) {
+    let sources: Vec<Source> = files.iter().cloned().map(Source::from).collect();
+    let rows = match read_activities(&sources, overrides, |_| Ok::<(), anyhow::Error>(())) {
         Ok(rows) => rows,
         Err(ReadError::Problems(problems)) => {
             for problem in &problems.listed {
@@ -187,7 +188,7 @@ pub fn publish_files(
         chunk.clear();
         Ok(())
     };
-    let read = read_activities(files, overrides, |activity| {
+    let read = read_activities(&sources, overrides, |activity| {
         chunk.push(activity);
         if chunk.len() == 4096 {
             send(&mut chunk)?;
