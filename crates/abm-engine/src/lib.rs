@@ -8,6 +8,7 @@
 //! `abm_store::Store` interface, so both backends behave the same.
 
 pub mod backtest;
+pub mod csv_lines;
 pub mod plays;
 pub mod report_tables;
 pub mod reports;

@@ -291,7 +291,7 @@ pub fn parse_ranges(label: &str, bytes: &[u8]) -> Result<IpRangeTable, ReverseIp
                 continue;
             }
         };
-        let line = record_line(bytes, row.position());
+        let line = crate::csv_lines::record_line(bytes, row.position(), Some(b'#'));
         match parse_row(&row, &columns, &names, line) {
             Ok(entry) => {
                 entries.push(entry);
@@ -337,39 +337,8 @@ pub fn parse_ranges(label: &str, bytes: &[u8]) -> Result<IpRangeTable, ReverseIp
     })
 }
 
-/// The line a record starts on. The csv crate reports a record that follows comment or blank
-/// lines at the first of those (csv 1.4), so they are skipped here from its byte offset.
-fn record_line(bytes: &[u8], position: Option<&csv::Position>) -> u64 {
-    let Some(position) = position else {
-        return 0;
-    };
-    let mut line = position.line();
-    let mut offset = usize::try_from(position.byte()).unwrap_or(usize::MAX);
-    loop {
-        let rest = bytes.get(offset..).unwrap_or_default();
-        let skipped = if rest.starts_with(b"#") {
-            rest.iter()
-                .position(|byte| *byte == b'\n')
-                .map(|end| end + 1)
-        } else if rest.starts_with(b"\n") {
-            Some(1)
-        } else if rest.starts_with(b"\r\n") {
-            Some(2)
-        } else {
-            None
-        };
-        match skipped {
-            Some(length) => {
-                offset += length;
-                line += 1;
-            }
-            None => return line,
-        }
-    }
-}
-
 fn csv_problem(error: &csv::Error, names: &[String], bytes: &[u8]) -> RangeProblem {
-    let line = record_line(bytes, error.position());
+    let line = crate::csv_lines::record_line(bytes, error.position(), Some(b'#'));
     match error.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..

@@ -511,6 +511,21 @@ fn team_story(url: &str) {
         error.contains("line 3, column 2") && error.contains("\"party\""),
         "{error}"
     );
+    // Saved from Excel on Windows, with a gap: the problem names the row's own line.
+    write(
+        dir,
+        "events.csv",
+        "domain,kind,date,evidence\r\nacme.com,funding,2026-11-20,Series C $40M\r\n\r\n\r\nacme.com,party,2026-11-21,x\r\n",
+    );
+    let error = fails(
+        dir,
+        url,
+        &["triggers", "import", "events.csv", "--as", "mo@ourco.com"],
+    );
+    assert!(
+        error.contains("line 5, column 2") && error.contains("\"party\""),
+        "{error}"
+    );
     write(
         dir,
         "events.csv",

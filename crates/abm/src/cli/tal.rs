@@ -406,6 +406,7 @@ fn read_file(path: &std::path::Path) -> Result<Vec<Proposal>> {
             .position(|k| *k == name)
             .and_then(|i| columns[i])
     };
+    let bytes = file.bytes;
     let mut reader = file.reader;
     let mut proposals = Vec::new();
     let mut problems = Vec::new();
@@ -417,7 +418,7 @@ fn read_file(path: &std::path::Path) -> Result<Vec<Proposal>> {
                 break;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = super::small_csv::line(&bytes, &record);
         let field = |name: &str| {
             column(name)
                 .and_then(|i| record.get(i))
@@ -789,4 +790,42 @@ fn suggest(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<Proposal>> {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("tal.csv");
+        std::fs::write(&path, text).unwrap();
+        read_file(&path)
+    }
+
+    #[test]
+    fn a_tal_file_names_each_rows_own_line() {
+        // Saved from Excel on Windows, with a gap between the rows.
+        let proposals =
+            read("domain,tier,reason\r\nacme.com,1:1,champion\r\n\r\nglobex.com,,\r\n").unwrap();
+        let origins: Vec<&str> = proposals
+            .iter()
+            .filter_map(|proposal| proposal.origin.as_deref())
+            .collect();
+        assert!(
+            origins[0].ends_with("tal.csv: line 2, column 1"),
+            "{origins:?}"
+        );
+        assert!(
+            origins[1].ends_with("tal.csv: line 4, column 1"),
+            "{origins:?}"
+        );
+        assert_eq!(proposals[1].reason, "from a file");
+        let error = read("domain,tier\nacme.com,1:1\n\n\nglobex.com,2:2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 5, column 2"), "{error}");
+        assert!(error.contains("nothing was changed"), "{error}");
+    }
 }

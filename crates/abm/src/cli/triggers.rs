@@ -127,6 +127,7 @@ fn import(
         "date" => columns[2],
         _ => columns[3],
     };
+    let bytes = csv_file.bytes;
     let mut reader = csv_file.reader;
     let mut missing = Vec::new();
     for name in ["domain", "kind", "date", "evidence"] {
@@ -155,7 +156,7 @@ fn import(
         if rows.len() >= MAX_ROWS {
             bail!("{shown}: more than {MAX_ROWS} rows");
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = super::small_csv::line(&bytes, &record);
         let get = |name: &str| {
             record
                 .get(position(name))
