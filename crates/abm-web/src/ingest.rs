@@ -98,16 +98,16 @@ pub async fn ingest_batch(
             format!("send 1 to {MAX_BATCH} activities"),
         ));
     }
-    let source = batch_text(origin, &batch.activities)?;
+    let text = BatchText::new(origin, &batch.activities)?;
     if let Some(target) = state.settings().stream.clone() {
-        return publish_batch(&target, &source).await;
+        return publish_batch(&target, &text).await;
     }
     let settings = state.settings().clone();
     state
         .with_store(move |store| -> Result<IngestResult, Problem> {
             let options = ImportOptions {
                 kind: ImportKind::Activities,
-                files: vec![source],
+                files: vec![text.source.clone()],
                 format: Some(Format::Generic),
                 overrides: Vec::new(),
                 dry_run: false,
@@ -118,7 +118,7 @@ pub async fn ingest_batch(
             let report = match abm_ingest::import(store, &options, &NoProgress) {
                 Ok(report) => report,
                 Err(abm_ingest::ImportError::Problems(problems)) => {
-                    return Err(problem_of(&problems));
+                    return Err(problem_of(&problems, &text));
                 }
                 Err(error) => return Err(Problem::internal(error)),
             };
@@ -154,16 +154,16 @@ pub async fn ingest_batch(
 /// nothing), then published, each publish acknowledged by the stream.
 async fn publish_batch(
     target: &crate::collect::StreamTarget,
-    source: &Source,
+    text: &BatchText,
 ) -> Result<IngestResult, Problem> {
     let mut activities = Vec::new();
-    let read = abm_ingest::read_activities(std::slice::from_ref(source), &[], |activity| {
+    let read = abm_ingest::read_activities(std::slice::from_ref(&text.source), &[], |activity| {
         activities.push(activity);
         Ok::<(), std::convert::Infallible>(())
     });
     match read {
         Ok(_) => {}
-        Err(abm_ingest::ReadError::Problems(problems)) => return Err(problem_of(&problems)),
+        Err(abm_ingest::ReadError::Problems(problems)) => return Err(problem_of(&problems, text)),
         Err(abm_ingest::ReadError::Each(never)) => match never {},
     }
     let fresh = abm_engine::stream::publish(&target.context, &target.settings, &activities)
@@ -188,58 +188,93 @@ async fn publish_batch(
 
 /// The batch as a generic activities CSV text, so it meets exactly an import's checks;
 /// written in memory (a request's 10,000 activities at most), never to a temporary file.
-fn batch_text(origin: &str, activities: &[ActivityIn]) -> Result<Source, Problem> {
-    let text = write_csv(activities).map_err(Problem::internal)?;
-    Ok(Source::text(origin, text))
+struct BatchText {
+    source: Source,
+    /// The line each activity starts on: 2 for the first, more than one line apart where a
+    /// value holds a line break.
+    starts: Vec<u64>,
 }
 
-fn write_csv(activities: &[ActivityIn]) -> Result<Vec<u8>, csv::Error> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "id",
-        "occurred_at",
-        "type",
-        "email",
-        "domain",
-        "url",
-        "topic",
-        "campaign",
-        "channel",
-    ])?;
-    for activity in activities {
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        writer.write_record([
-            activity.id.clone(),
-            activity.occurred_at.clone(),
-            activity.kind.clone(),
-            text(&activity.email),
-            text(&activity.domain),
-            text(&activity.url),
-            text(&activity.topic),
-            text(&activity.campaign),
-            text(&activity.channel),
-        ])?;
+impl BatchText {
+    fn new(origin: &str, activities: &[ActivityIn]) -> Result<Self, Problem> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut starts = Vec::with_capacity(activities.len());
+        let mut line = 2;
+        writer.write_record(FIELDS).map_err(Problem::internal)?;
+        for (index, activity) in activities.iter().enumerate() {
+            let values = activity.values();
+            // A row of blanks is skipped by the reader as a blank line; here it is an item
+            // the caller sent, so it is refused.
+            if values.iter().all(|value| value.trim().is_empty()) {
+                return Err(Problem::bad_request(
+                    &format!("activities[{index}]"),
+                    "an activity with no values; nothing was stored",
+                ));
+            }
+            starts.push(line);
+            line += 1 + values
+                .iter()
+                .map(|value| value.bytes().filter(|byte| *byte == b'\n').count() as u64)
+                .sum::<u64>();
+            writer.write_record(values).map_err(Problem::internal)?;
+        }
+        let text = writer
+            .into_inner()
+            .map_err(|error| Problem::internal(error.into_error()))?;
+        Ok(Self {
+            source: Source::text(origin, text),
+            starts,
+        })
     }
-    writer
-        .into_inner()
-        .map_err(|error| csv::Error::from(error.into_error()))
+
+    /// The index of the activity on `line`.
+    fn item(&self, line: u64) -> usize {
+        self.starts
+            .partition_point(|start| *start <= line)
+            .saturating_sub(1)
+    }
 }
 
-/// The import's first problem, named as a request field: line 2 of the file is item 0.
-fn problem_of(problems: &abm_ingest::Problems) -> Problem {
+/// The generic format's columns, in the order `ActivityIn::values` gives them.
+const FIELDS: [&str; 9] = [
+    "id",
+    "occurred_at",
+    "type",
+    "email",
+    "domain",
+    "url",
+    "topic",
+    "campaign",
+    "channel",
+];
+
+impl ActivityIn {
+    fn values(&self) -> [&str; 9] {
+        fn text(value: &Option<String>) -> &str {
+            value.as_deref().unwrap_or_default()
+        }
+        [
+            &self.id,
+            &self.occurred_at,
+            &self.kind,
+            text(&self.email),
+            text(&self.domain),
+            text(&self.url),
+            text(&self.topic),
+            text(&self.campaign),
+            text(&self.channel),
+        ]
+    }
+}
+
+/// The import's first problem, named as a request field (`activities[3].occurred_at`).
+fn problem_of(problems: &abm_ingest::Problems, text: &BatchText) -> Problem {
     let Some(first) = problems.listed.first() else {
         return Problem::new(StatusCode::BAD_REQUEST, "the activities were refused");
     };
     let field = match (first.line, &first.column) {
-        (Some(line), Some(column)) => {
-            let key = if column == "type" {
-                "type"
-            } else {
-                column.as_str()
-            };
-            format!("activities[{}].{key}", line.saturating_sub(2))
-        }
-        (Some(line), None) => format!("activities[{}]", line.saturating_sub(2)),
+        (Some(line), Some(column)) => format!("activities[{}].{column}", text.item(line)),
+        (Some(line), None) => format!("activities[{}]", text.item(line)),
         _ => "activities".to_owned(),
     };
     let value = first
@@ -253,4 +288,73 @@ fn problem_of(problems: &abm_ingest::Problems) -> Problem {
         "; nothing was stored".to_owned()
     };
     Problem::bad_request(&field, format!("{}{value}{more}", first.message))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn activity(id: &str, occurred_at: &str, campaign: Option<&str>) -> ActivityIn {
+        ActivityIn {
+            id: id.to_owned(),
+            occurred_at: occurred_at.to_owned(),
+            kind: "page_view".to_owned(),
+            email: None,
+            domain: Some("acme.com".to_owned()),
+            url: None,
+            topic: None,
+            campaign: campaign.map(str::to_owned),
+            channel: None,
+        }
+    }
+
+    fn refused(activities: &[ActivityIn]) -> String {
+        let text = BatchText::new("test", activities).unwrap();
+        let mut read = Vec::new();
+        let problems =
+            match abm_ingest::read_activities(std::slice::from_ref(&text.source), &[], |activity| {
+                read.push(activity);
+                Ok::<(), ()>(())
+            }) {
+                Err(abm_ingest::ReadError::Problems(problems)) => problems,
+                other => panic!("expected problems, got {other:?}"),
+            };
+        problem_of(&problems, &text).field.unwrap()
+    }
+
+    #[test]
+    fn a_problem_names_its_item_past_line_breaks_in_earlier_values() {
+        let activities = [
+            activity("a-1", "2026-03-01T10:00:00Z", Some("Q4\nlaunch\r\nwave 2")),
+            activity("a-2", "2026-03-01T10:00:00Z", None),
+            activity("a-3", "yesterday", Some("one\ntwo")),
+        ];
+        assert_eq!(refused(&activities), "activities[2].occurred_at");
+        let text = BatchText::new("test", &activities).unwrap();
+        assert_eq!(text.starts, [2, 5, 6]);
+        assert_eq!(
+            (text.item(2), text.item(4), text.item(5), text.item(7)),
+            (0, 0, 1, 2)
+        );
+    }
+
+    #[test]
+    fn an_activity_with_no_values_is_refused_not_skipped() {
+        let blank = activity(" ", "", None);
+        let blank = ActivityIn {
+            kind: String::new(),
+            domain: None,
+            ..blank
+        };
+        let activities = [activity("a-1", "2026-03-01T10:00:00Z", None), blank];
+        let Err(problem) = BatchText::new("test", &activities) else {
+            panic!("a blank activity was taken");
+        };
+        assert_eq!(
+            problem.field.as_deref(),
+            Some("activities[1]"),
+            "{problem:?}"
+        );
+    }
 }
