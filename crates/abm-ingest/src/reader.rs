@@ -231,9 +231,14 @@ impl CsvFile {
         let at_end_without_one =
             !self.ends_with_line_end && self.reader.position().byte() >= self.size;
         let own_end = u64::from(self.line_end == LineEnd::Lf && !at_end_without_one);
-        if ended == began + 1 && own_end == 1 {
-            // The common case: one line, nothing skipped before it.
-            return began;
+        if ended == began + 1 {
+            // The common case: one line, nothing skipped before it, and the one line end
+            // read is this record's (`\n`) or the previous one's (`\r\n`).
+            match (self.line_end, own_end) {
+                (LineEnd::Lf, 1) => return began,
+                (LineEnd::CrLf, _) => return ended,
+                _ => {}
+            }
         }
         let inside = record
             .as_slice()
