@@ -121,6 +121,9 @@ impl CsvFile {
                 "the file is UTF-16: save it as UTF-8 CSV",
             ));
         }
+        // 1 MiB buffers for a large file; an API request's few kilobytes get no more than
+        // they need.
+        let buffer = usize::try_from(size).map_or(1 << 20, |size| size.clamp(8 << 10, 1 << 20));
         let line_end = LineEnd::of(&head);
         let ends_with_line_end = last_byte(&mut *file, size)
             .map_err(|error| Problem::file(&name, format!("cannot read: {error}")))?
@@ -130,8 +133,8 @@ impl CsvFile {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .buffer_capacity(1 << 20)
-            .from_reader(BufReader::with_capacity(1 << 20, file));
+            .buffer_capacity(buffer)
+            .from_reader(BufReader::with_capacity(buffer, file));
         let mut header = ByteRecord::new();
         let found = reader
             .read_byte_record(&mut header)
@@ -225,11 +228,11 @@ impl CsvFile {
             // The csv crate counts `\n`s only: every record is on its line 1.
             return began;
         }
-        let ended = self.reader.position().line();
+        let stopped = self.reader.position();
+        let ended = stopped.line();
         // With `\n` line ends the record's own line end has been read (unless the file ended
         // without one); with `\r\n` it is read with the next record.
-        let at_end_without_one =
-            !self.ends_with_line_end && self.reader.position().byte() >= self.size;
+        let at_end_without_one = !self.ends_with_line_end && stopped.byte() >= self.size;
         let own_end = u64::from(self.line_end == LineEnd::Lf && !at_end_without_one);
         if ended == began + 1 {
             // The common case: one line, nothing skipped before it, and the one line end

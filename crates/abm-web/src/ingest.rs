@@ -1,9 +1,9 @@
 //! `POST /api/v1/activities`: activities from scripts and marketing tools, through the same
 //! validated, idempotent, all-or-nothing import path as `abm import activities` (the batch is
-//! written as a generic activities CSV text, in memory, and imported), then the touched accounts rescored so
-//! their scores are current when the call returns. With `abm serve --stream` the checked batch
-//! is published to the stream instead, as `abm import activities --stream` does, and the
-//! workers store and score it.
+//! written as a generic activities CSV text, in memory, and imported), then the touched
+//! accounts rescored so their scores are current when the call returns. With `abm serve
+//! --stream` the checked batch is published to the stream instead, as `abm import activities
+//! --stream` does, and the workers store and score it.
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -156,7 +156,7 @@ async fn publish_batch(
     target: &crate::collect::StreamTarget,
     text: &BatchText,
 ) -> Result<IngestResult, Problem> {
-    let mut activities = Vec::new();
+    let mut activities = Vec::with_capacity(text.starts.len());
     let read = abm_ingest::read_activities(std::slice::from_ref(&text.source), &[], |activity| {
         activities.push(activity);
         Ok::<(), std::convert::Infallible>(())

@@ -4,9 +4,7 @@
 //! Large data goes through `abm-ingest` instead.
 
 use anyhow::{Context as _, Result, bail};
-use std::io::Cursor;
 use std::path::Path;
-use std::sync::Arc;
 
 /// The largest small file: a million rows of a few fields fit well within it.
 const MAX_BYTES: u64 = 256 * 1024 * 1024;
@@ -14,9 +12,8 @@ const MAX_BYTES: u64 = 256 * 1024 * 1024;
 pub struct SmallCsv {
     /// The file as messages name it.
     pub shown: String,
-    pub reader: csv::Reader<Cursor<Arc<[u8]>>>,
-    /// The whole file, for the line each record starts on ([`line`]).
-    pub bytes: Arc<[u8]>,
+    /// The whole file: records are read from it, and their lines counted in it.
+    bytes: Vec<u8>,
     headers: csv::StringRecord,
 }
 
@@ -29,20 +26,26 @@ impl SmallCsv {
         if size > MAX_BYTES {
             bail!("{shown}: {size} bytes; the limit for this file is {MAX_BYTES} bytes (256 MiB)");
         }
-        let bytes: Arc<[u8]> = std::fs::read(path)
-            .with_context(|| format!("cannot read {shown}"))?
-            .into();
-        let mut reader = csv::ReaderBuilder::new().from_reader(Cursor::new(Arc::clone(&bytes)));
-        let headers = reader
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+        let headers = csv::Reader::from_reader(bytes.as_slice())
             .headers()
             .with_context(|| format!("{shown}: not a CSV file"))?
             .clone();
         Ok(Self {
             shown,
-            reader,
             bytes,
             headers,
         })
+    }
+
+    /// A reader of the records after the header.
+    pub fn reader(&self) -> csv::Reader<&[u8]> {
+        csv::Reader::from_reader(self.bytes.as_slice())
+    }
+
+    /// The line `record`, read by [`SmallCsv::reader`], starts on, as an editor numbers lines.
+    pub fn line(&self, record: &csv::StringRecord) -> u64 {
+        abm_engine::csv_lines::record_line(&self.bytes, record.position(), None)
     }
 
     /// The headers, trimmed and without a BOM.
@@ -65,9 +68,4 @@ pub fn problem(shown: &str, line: u64, column: Option<usize>, message: &str) -> 
         "{shown}: line {line}, column {}: {message}",
         column.map_or(0, |index| index + 1)
     )
-}
-
-/// The line `record`, read from `bytes`, starts on, as an editor numbers lines.
-pub fn line(bytes: &[u8], record: &csv::StringRecord) -> u64 {
-    abm_engine::csv_lines::record_line(bytes, record.position(), None)
 }

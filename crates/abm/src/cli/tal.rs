@@ -406,8 +406,7 @@ fn read_file(path: &std::path::Path) -> Result<Vec<Proposal>> {
             .position(|k| *k == name)
             .and_then(|i| columns[i])
     };
-    let bytes = file.bytes;
-    let mut reader = file.reader;
+    let mut reader = file.reader();
     let mut proposals = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
@@ -418,7 +417,7 @@ fn read_file(path: &std::path::Path) -> Result<Vec<Proposal>> {
                 break;
             }
         };
-        let line = super::small_csv::line(&bytes, &record);
+        let line = file.line(&record);
         let field = |name: &str| {
             column(name)
                 .and_then(|i| record.get(i))

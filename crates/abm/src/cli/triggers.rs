@@ -127,8 +127,7 @@ fn import(
         "date" => columns[2],
         _ => columns[3],
     };
-    let bytes = csv_file.bytes;
-    let mut reader = csv_file.reader;
+    let mut reader = csv_file.reader();
     let mut missing = Vec::new();
     for name in ["domain", "kind", "date", "evidence"] {
         if column(name).is_none() {
@@ -156,7 +155,7 @@ fn import(
         if rows.len() >= MAX_ROWS {
             bail!("{shown}: more than {MAX_ROWS} rows");
         }
-        let line = super::small_csv::line(&bytes, &record);
+        let line = csv_file.line(&record);
         let get = |name: &str| {
             record
                 .get(position(name))
